@@ -1,0 +1,3 @@
+from trinity_beast.cli import main
+
+raise SystemExit(main())

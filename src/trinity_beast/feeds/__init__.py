@@ -1,0 +1,1 @@
+"""Exchange feeds: one protocol-only adapter module per exchange and one shared connection loop."""

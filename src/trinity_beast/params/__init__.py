@@ -1,0 +1,1 @@
+"""Application parameters: typed definitions with the seed's defaults, live values, persistence."""

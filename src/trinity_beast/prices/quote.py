@@ -1,0 +1,89 @@
+"""The one price record that flows from the feeds to every answer we give."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+import msgspec
+
+
+class Quote(msgspec.Struct, frozen=True, gc=False):
+    """The latest trade price of one asset on one exchange.
+
+    ``price`` is the decimal text exactly as the exchange sent it (digits are never lost or
+    invented); ``value`` is the same number as a float, for arithmetic such as the median.
+    Times are seconds since the Unix epoch: ``exchange_ts`` when the exchange says the trade
+    happened, ``received_ts`` when our process read the frame.
+    """
+
+    asset: str
+    price: str
+    value: float
+    exchange_ts: float
+    received_ts: float
+    source: str
+
+
+class InvalidPrice(ValueError):
+    """A price text that is missing, empty, not a finite decimal, or not positive."""
+
+
+def checked_price(text: object) -> tuple[str, float]:
+    """Validate an exchange's price text; return it unchanged together with its float value.
+
+    Accepts ``str`` or ``bytes`` (a raw JSON number). Raises :class:`InvalidPrice` for anything
+    that is not a finite, strictly positive decimal.
+    """
+    if isinstance(text, bytes | bytearray | memoryview):
+        text = bytes(text).decode("ascii", "replace")
+    if not isinstance(text, str) or not text:
+        raise InvalidPrice(f"price must be a non-empty decimal text, got {text!r}")
+    try:
+        number = Decimal(text)
+    except InvalidOperation as exc:
+        raise InvalidPrice(f"price {text!r} is not a decimal number") from exc
+    if not number.is_finite() or number <= 0:
+        raise InvalidPrice(f"price {text!r} must be finite and greater than zero")
+    stripped = text.strip()
+    if stripped != text or stripped[0] in "+":
+        raise InvalidPrice(f"price {text!r} is not in canonical decimal form")
+    value = float(number)
+    if not math.isfinite(value) or value <= 0.0:
+        raise InvalidPrice(f"price {text!r} is out of range")
+    return text, value
+
+
+def rfc3339(ts: float) -> str:
+    """Format epoch seconds as RFC 3339 UTC with millisecond precision (``...T12:00:00.123Z``)."""
+    moment = datetime.fromtimestamp(ts, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_rfc3339(text: str) -> float:
+    """Parse an RFC 3339 time with up to nanosecond digits into epoch seconds."""
+    if not text:
+        raise ValueError("empty timestamp")
+    body = text.strip()
+    if body.endswith(("Z", "z")):
+        body = body[:-1] + "+00:00"
+    frac = ""
+    if "." in body:
+        head, rest = body.split(".", 1)
+        digits = ""
+        for ch in rest:
+            if ch.isdigit():
+                digits += ch
+            else:
+                break
+        tail = rest[len(digits):]
+        frac = digits
+        body = head + tail
+    moment = datetime.fromisoformat(body)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    seconds = moment.timestamp()
+    if frac:
+        seconds += int(frac) / (10 ** len(frac))
+    return seconds
