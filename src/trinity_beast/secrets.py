@@ -58,7 +58,8 @@ def load_secrets_file(path: Path) -> dict[str, str]:
         raise SecretsFileError(f"cannot read secrets file {path}: {exc.strerror}") from exc
     if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise SecretsFileError(
-            f"secrets file {path} is accessible by other users (mode {stat.filemode(info.st_mode)});"
+            f"secrets file {path} is accessible by other users"
+            f" (mode {stat.filemode(info.st_mode)});"
             f" run: chmod 600 {path}"
         )
     text = path.read_text(encoding="utf-8")

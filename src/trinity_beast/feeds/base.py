@@ -76,7 +76,7 @@ class ExchangeAdapter(abc.ABC):
 
     @abc.abstractmethod
     def parse(self, frame: str | bytes, received_ts: float) -> Parsed:
-        """Turn one received frame into quotes. Raises :class:`MalformedFrame`; never anything else."""
+        """Turn one received frame into quotes; raises :class:`MalformedFrame`, nothing else."""
 
     @abc.abstractmethod
     def rest_ticker_path(self, asset: str) -> str:
@@ -90,7 +90,9 @@ class ExchangeAdapter(abc.ABC):
         """Path of one REST call that returns many tickers, where the exchange has one."""
         return None
 
-    def parse_rest_batch(self, body: bytes, assets: Sequence[str], received_ts: float) -> list[Quote]:
+    def parse_rest_batch(
+        self, body: bytes, assets: Sequence[str], received_ts: float
+    ) -> list[Quote]:
         """Quotes from a :meth:`rest_batch_path` answer. Raises :class:`MalformedFrame`."""
         raise MalformedFrame(f"{self.name} has no batch ticker endpoint")
 

@@ -202,7 +202,8 @@ def parse_value(param: Param, text: str) -> ParamValue:
     if param.kind == "choice":
         low = raw.lower()
         if low not in param.choices:
-            raise InvalidParameter(f"{name}: expected one of {', '.join(param.choices)}, got {text!r}")
+            allowed = ", ".join(param.choices)
+            raise InvalidParameter(f"{name}: expected one of {allowed}, got {text!r}")
         return low
     if param.kind == "assets":
         items = tuple(dict.fromkeys(a.strip().upper() for a in raw.split(",") if a.strip()))
@@ -214,8 +215,9 @@ def parse_value(param: Param, text: str) -> ParamValue:
     try:
         number = int(raw) if param.kind == "int" else float(raw)
     except ValueError as exc:
-        raise InvalidParameter(f"{name}: expected {'an integer' if param.kind == 'int' else 'a number'}, got {text!r}") from exc
-    if number != number or number in (float("inf"), float("-inf")):  # noqa: PLR0124
+        wanted = "an integer" if param.kind == "int" else "a number"
+        raise InvalidParameter(f"{name}: expected {wanted}, got {text!r}") from exc
+    if number != number or number in (float("inf"), float("-inf")):
         raise InvalidParameter(f"{name}: expected a finite number, got {text!r}")
     if param.minimum is not None and number < param.minimum:
         raise InvalidParameter(f"{name}: must be at least {param.minimum:g}, got {text!r}")
@@ -238,4 +240,4 @@ PROFILES: dict[str, dict[str, str]] = {
     "performance": {"qps": "1000", "burst": "1000", "log_level": "error"},
     "debug": {"qps": "3", "burst": "3", "log_level": "debug"},
 }
-"""Rows of ``application_parameter_profiles`` (API.md §11: ``profile_name``, ``qps``, ``burst``, ``log_level``)."""
+"""Rows of ``application_parameter_profiles`` (API.md §11: name, qps, burst, log_level)."""

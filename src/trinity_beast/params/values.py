@@ -40,19 +40,19 @@ class Parameters:
     def __getitem__(self, name: str) -> ParamValue:
         return self._values[name]
 
-    def int(self, name: str) -> int:
+    def get_int(self, name: str) -> int:
         return cast(int, self._values[name])
 
-    def float(self, name: str) -> float:
+    def get_float(self, name: str) -> float:
         return float(cast(float, self._values[name]))
 
-    def str(self, name: str) -> str:
+    def get_str(self, name: str) -> str:
         return cast(str, self._values[name])
 
-    def assets(self, name: str) -> tuple[str, ...]:
+    def get_assets(self, name: str) -> tuple[str, ...]:
         return cast(tuple[str, ...], self._values[name])
 
-    def text(self, name: str) -> str:
+    def get_text(self, name: str) -> str:
         return format_value(self._values[name])
 
     def as_text(self) -> dict[str, str]:
