@@ -1,0 +1,1 @@
+"""The replay exchange: local WebSocket and REST endpoints that replay recorded frames."""
