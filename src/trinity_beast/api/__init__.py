@@ -1,0 +1,1 @@
+"""The LPO API: transport-neutral request handling shared by the HTTP and UDP front-ends."""

@@ -1,0 +1,68 @@
+"""The JSON body of a price answer (API.md §5.1 fields plus the §5.3 envelope)."""
+
+from __future__ import annotations
+
+import msgspec
+
+from trinity_beast.prices.lookup import Answer
+from trinity_beast.prices.quote import rfc3339
+
+
+class PriceBody(msgspec.Struct, frozen=True, gc=False):
+    status: str
+    status_code: int
+    endpoint: str
+    asset: str
+    price: msgspec.Raw
+    """A JSON number with exactly the exchange's digits."""
+    timestamp: str
+    """When we received the price (RFC 3339); ``cache_age_seconds`` counts from here."""
+    exchange_timestamp: str
+    """When the exchange says the trade happened."""
+    source: str
+    cached: bool
+    cache_age_seconds: float
+    cache_tier: str
+    latency_ms: int
+    duration_ms: int
+
+
+class PriceItem(msgspec.Struct, frozen=True, gc=False):
+    """One asset inside a batch answer (no envelope of its own)."""
+
+    asset: str
+    price: msgspec.Raw
+    timestamp: str
+    exchange_timestamp: str
+    source: str
+    cached: bool
+    cache_age_seconds: float
+    cache_tier: str
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+def price_body(status: str, endpoint: str, answer: Answer, elapsed_ms: int) -> PriceBody:
+    quote = answer.quote
+    return PriceBody(
+        status=status, status_code=200, endpoint=endpoint, asset=quote.asset,
+        price=msgspec.Raw(quote.price.encode()), timestamp=rfc3339(quote.received_ts),
+        exchange_timestamp=rfc3339(quote.exchange_ts), source=quote.source,
+        cached=answer.cached, cache_age_seconds=round(answer.cache_age_seconds, 3),
+        cache_tier=answer.tier, latency_ms=elapsed_ms, duration_ms=elapsed_ms,
+    )
+
+
+def price_item(answer: Answer) -> PriceItem:
+    quote = answer.quote
+    return PriceItem(
+        asset=quote.asset, price=msgspec.Raw(quote.price.encode()),
+        timestamp=rfc3339(quote.received_ts), exchange_timestamp=rfc3339(quote.exchange_ts),
+        source=quote.source, cached=answer.cached,
+        cache_age_seconds=round(answer.cache_age_seconds, 3), cache_tier=answer.tier,
+    )
+
+
+def encode(body: msgspec.Struct) -> bytes:
+    return _encode(body)

@@ -1,0 +1,145 @@
+"""The composition root: reads the settings once and wires stores, feeds, prices and servers.
+
+Nothing else in the package chooses an implementation; everything below gets its dependencies
+passed in, so tests build the same objects with their own settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trinity_beast.api.callers import Authenticator
+from trinity_beast.api.envelope import Envelope
+from trinity_beast.api.health import HealthView
+from trinity_beast.api.http_lpo import LpoHttpApp
+from trinity_beast.cache.valkey import redis_client
+from trinity_beast.db.stores import Stores, build_stores, prepare_database
+from trinity_beast.feeds.manager import FeedManager
+from trinity_beast.feeds.registry import adapters
+from trinity_beast.http import HttpLimits, HttpServer
+from trinity_beast.keys.cache import INVALIDATE_CHANNEL, KeyCache
+from trinity_beast.logs import set_level
+from trinity_beast.params.reloader import Reloader
+from trinity_beast.params.values import Parameters
+from trinity_beast.prices.book import PriceBook
+from trinity_beast.prices.jobs import run_flusher, run_prewarm_poll
+from trinity_beast.prices.lookup import PriceService
+from trinity_beast.prices.mirror import MemoryMirror, PriceMirror, RedisMirror
+from trinity_beast.prices.rest import RestClient
+from trinity_beast.replay.server import ReplayExchange
+from trinity_beast.settings import Settings
+from trinity_beast.tasks import TaskGroup
+
+log = logging.getLogger(__name__)
+
+KEY_REFRESH_SECONDS = 30.0
+
+
+@dataclass
+class Beast:
+    """One node: every long-lived object, built by :meth:`open` and run by :meth:`start`."""
+
+    settings: Settings
+    params: Parameters
+    stores: Stores
+    reloader: Reloader
+    keys: KeyCache
+    book: PriceBook
+    feeds: FeedManager
+    rest: RestClient
+    prices: PriceService
+    replay: ReplayExchange | None = None
+    servers: dict[str, HttpServer] = field(default_factory=dict)
+    tasks: TaskGroup = field(default_factory=TaskGroup)
+
+    @classmethod
+    async def open(cls, settings: Settings, *, replay_dir: Path | None = None) -> Beast:
+        params = Parameters()
+        stores = build_stores(settings, params)
+        await prepare_database(stores)
+        reloader = Reloader(params, stores.param_store, stores.mirror)
+        await reloader.reload_once(from_database=True)
+        set_level(params.get_str("log_level"))
+        keys = KeyCache()
+        await keys.refresh_all(stores.keys)
+        replay = None
+        if replay_dir is not None:
+            replay = ReplayExchange(replay_dir)
+            await replay.start()
+            settings = settings.with_(feed_urls=replay.ws_urls(), rest_urls=replay.rest_urls())
+        all_adapters = adapters()
+        book = PriceBook()
+        feeds = FeedManager(all_adapters, book, params, urls=settings.feed_urls)
+        rest = RestClient(all_adapters, settings.rest_urls,
+                          timeout=lambda: params.get_int("rest_timeout_ms") / 1000)
+        prices = PriceService(book, _mirror(settings, params), rest, feeds.statuses, all_adapters,
+                              params)
+        return cls(settings, params, stores, reloader, keys, book, feeds, rest, prices, replay)
+
+    async def start(self) -> None:
+        self.params.subscribe(_follow_log_level)
+        if self.settings.feeds_enabled:
+            self.feeds.start()
+        self.tasks.spawn("params:reload", self.reloader.run())
+        self.tasks.spawn("keys:refresh", self._refresh_keys())
+        self.tasks.spawn("keys:invalidations", self._follow_invalidations())
+        self.tasks.spawn("prices:flush", run_flusher(self.prices, self.params))
+        if self.settings.feeds_enabled:
+            self.tasks.spawn("prices:kraken-prewarm",
+                             run_prewarm_poll("kraken", self.rest, self.book, self.params))
+        if self.settings.role in {"APP_REPORT_SERVER", "APP_SERVER"}:
+            await self._serve("lpo", self._lpo_app(), self.settings.lpo_http_port)
+
+    def _lpo_app(self) -> LpoHttpApp:
+        envelope = Envelope("LPO", self.settings.region, self.settings.node)
+        health = HealthView(envelope, self.settings.role, self.feeds.statuses, adapters(),
+                            self.book, self.params)
+        return LpoHttpApp(self.prices, Authenticator(self.keys), envelope, health)
+
+    async def _serve(self, name: str, app: LpoHttpApp, port: int) -> None:
+        server = HttpServer(app, limits=HttpLimits.from_parameters(self.params),
+                            error_factory=app.error_factory)
+        await server.start(self.settings.host, port)
+        self.servers[name] = server
+
+    async def _refresh_keys(self) -> None:
+        while True:
+            await asyncio.sleep(KEY_REFRESH_SECONDS)
+            try:
+                await self.keys.refresh_changed(self.stores.keys)
+            except Exception:
+                log.exception("key refresh failed")
+
+    async def _follow_invalidations(self) -> None:
+        subscription = await self.stores.cache.subscribe(INVALIDATE_CHANNEL)
+        try:
+            async for key_id in subscription:
+                await self.keys.invalidate(self.stores.keys, key_id)
+        finally:
+            await subscription.aclose()
+
+    async def stop(self, grace: float = 5.0) -> None:
+        for server in self.servers.values():
+            await server.shutdown(grace)
+        await self.feeds.stop()
+        await self.tasks.stop()
+        await self.rest.close()
+        await self.stores.aclose()
+        if self.replay is not None:
+            await self.replay.stop()
+
+
+def _follow_log_level(params: Parameters, changed: frozenset[str]) -> None:
+    if "log_level" in changed:
+        set_level(params.get_str("log_level"))
+
+
+def _mirror(settings: Settings, params: Parameters) -> PriceMirror:
+    if settings.redis_url:
+        timeout = params.get_int("cache_read_timeout_ms") / 1000
+        return RedisMirror(redis_client(settings.redis_url, params), prefix=settings.redis_prefix,
+                           timeout=timeout)
+    return MemoryMirror()

@@ -1,0 +1,97 @@
+"""``beast serve``: run one node (LPO + LRS by default) until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from trinity_beast.app import Beast
+from trinity_beast.db.stores import USER_ERRORS
+from trinity_beast.logs import configure_logging
+from trinity_beast.replay.recording import DEFAULT_DIR
+from trinity_beast.settings import ROLES, load_settings
+
+DEMO_KEY = "demo-public-2026-03-01-abc123"
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("serve", help="serve live prices (LPO :8080, LRS :9090)")
+    parser.add_argument("--replay", nargs="?", const=DEFAULT_DIR, type=Path, metavar="DIR",
+                        help="feed from the local replay exchange (default: the bundled set)")
+    parser.add_argument("--role", choices=ROLES, help="overrides SERVER_TYPE")
+    parser.add_argument("--host", help="bind address (BEAST_HOST, default 0.0.0.0)")
+    parser.add_argument("--port", type=int, help="LPO HTTP port (TCP_PORT_LPO, default 8080)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings()
+    except USER_ERRORS as exc:
+        print(f"beast: error: {exc}", file=sys.stderr)
+        return 1
+    changes: dict[str, object] = {}
+    if args.role:
+        changes["role"] = args.role
+    if args.host:
+        changes["host"] = args.host
+    if args.port is not None:
+        changes["lpo_http_port"] = args.port
+    settings = settings.with_(**changes)
+    configure_logging("info", settings.node)
+    _install_uvloop()
+    try:
+        return asyncio.run(_serve(settings, args.replay))
+    except USER_ERRORS as exc:
+        print(f"beast: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"beast: error: cannot serve: {exc}", file=sys.stderr)
+        return 1
+
+
+async def _serve(settings: Any, replay: Path | None) -> int:
+    beast = await Beast.open(settings, replay_dir=replay)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await beast.start()
+        _banner(beast)
+        await stop.wait()
+    finally:
+        print("beast: shutting down …", file=sys.stderr)
+        await beast.stop()
+    return 0
+
+
+def _banner(beast: Beast) -> None:
+    s = beast.settings
+    source = f"replay exchange on 127.0.0.1:{beast.replay.port}" if beast.replay else "live feeds"
+    lines = [f"beast: {s.role} node {s.node!r} up ({source}); database {_safe(s.database_url)}"]
+    if "lpo" in beast.servers:
+        port = beast.servers["lpo"].port
+        lines.append(f"beast: LPO http://{s.host}:{port}  — try:")
+        lines.append(f"  curl -H 'Authorization: Bearer {DEMO_KEY}' "
+                     f"'http://127.0.0.1:{port}/price?asset=btc'")
+    print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+def _safe(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        rest = "***@" + rest.split("@", 1)[1]
+    return scheme + sep + rest
+
+
+def _install_uvloop() -> None:
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
