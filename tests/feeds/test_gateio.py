@@ -1,0 +1,320 @@
+"""The Gate.io adapter against recorded frames (tests/fixtures/exchanges/gateio/PROVENANCE.md),
+one-field edits of them, its replay side, and the default replay data."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+from importlib import resources
+from typing import Any
+
+import pytest
+
+from tests.conftest import EXCHANGE_FIXTURES, frames
+from trinity_beast.feeds import gateio, registry
+from trinity_beast.feeds.base import CONTROL, MalformedFrame, Parsed
+from trinity_beast.params.definitions import PREWARM_DEFAULTS
+from trinity_beast.prices.quote import Quote
+
+HERE = EXCHANGE_FIXTURES / "gateio"
+ADAPTER = gateio.ADAPTER
+RECEIVED = 1_800_000_000.25
+CLOCK = 1_790_000_000.75
+PREWARM = [asset.upper() for asset in PREWARM_DEFAULTS["gateio"].split(",")]
+DATA_WITHOUT_QUOTES = Parsed((), True)
+
+MODERN_TRADE = "unattributed-id26134566678_2023-01-04_ws_spot_trades.jsonl"
+ACKS = "cryptofeed_2021-04-22_subscribe_ack.jsonl"
+REST_TICKER = "unattributed-id68478268746_2026-09-25_rest_spot_tickers_BTC_USDT.json"
+DELETE = object()
+
+
+def recorded(name: str) -> list[str]:
+    return frames(HERE / name)
+
+
+def ws_quote(asset: str, price: str, exchange_ts: float) -> Quote:
+    return Quote(asset, price, float(price), exchange_ts, RECEIVED, "gateio-ws")
+
+
+def edited(trade_changes: dict[str, Any], name: str = MODERN_TRADE) -> str:
+    """The recorded frame with fields of its trade (``result``) changed or deleted."""
+    message = json.loads(recorded(name)[0])
+    for key, value in trade_changes.items():
+        if value is DELETE:
+            del message["result"][key]
+        else:
+            message["result"][key] = value
+    return json.dumps(message, separators=(",", ":"))
+
+
+def test_identity_and_registry() -> None:
+    assert (ADAPTER.name, ADAPTER.source, ADAPTER.rest_source) == (
+        "gateio", "gateio-ws", "gateio-rest")
+    assert ADAPTER.ws_url == "wss://api.gateio.ws/ws/v4/"
+    assert ADAPTER.rest_url == "https://api.gateio.ws"
+    assert ADAPTER.ws_path == "/gateio/ws/v4/"
+    assert ADAPTER.keepalive_seconds == 15.0
+    assert ADAPTER.symbol("BTC") == "BTC_USDT"
+    assert registry.adapters()["gateio"] is ADAPTER
+    assert registry.replay_protocols()["gateio"] is gateio.REPLAY
+    assert gateio.REPLAY.heartbeat_seconds is None
+    assert gateio.REPLAY.heartbeat() is None
+    assert gateio.REPLAY.greeting() == []
+
+
+def test_fixture_copies_are_byte_identical_to_the_manifest() -> None:
+    rows = re.findall(r"^\| `gateio/([^`]+)` \|.* \| ([0-9a-f]{16}) \|$",
+                      (HERE / "PROVENANCE.md").read_text(encoding="utf-8"), re.MULTILINE)
+    listed = dict(rows)
+    on_disk = {path.name for path in HERE.iterdir() if path.name != "PROVENANCE.md"}
+    assert set(listed) == on_disk
+    for name, digest in listed.items():
+        assert hashlib.sha256((HERE / name).read_bytes()).hexdigest()[:16] == digest, name
+
+
+def test_modern_trade_frame() -> None:
+    parsed = ADAPTER.parse(recorded(MODERN_TRADE)[0], RECEIVED)
+    assert parsed == Parsed((ws_quote("BTC", "16850.4", 1672832218.63),), True)
+
+
+def test_trade_time_keeps_the_sub_millisecond_fraction() -> None:
+    parsed = ADAPTER.parse(recorded("crypto-msg-parser_ws_spot_trades.jsonl")[0], RECEIVED)
+    assert parsed == Parsed((ws_quote("BTC", "47395.009", 1631824310.261896),), True)
+
+
+def test_bytes_frames_parse_like_text() -> None:
+    frame = recorded(MODERN_TRADE)[0]
+    assert ADAPTER.parse(frame.encode(), RECEIVED) == ADAPTER.parse(frame, RECEIVED)
+
+
+def test_recorded_2021_trades_keep_every_digit_and_skip_non_usdt_pairs() -> None:
+    expected = [
+        ("DIS", "121.5800000000", 1619093543.7082642),
+        None,  # NEO_BTC
+        None,  # NEO_BTC
+        ("FAST", "10.4200000000", 1619093553.517921),
+        None,  # ZKS_ETH
+        ("NANO", "8.7919000000", 1619093560.720907),
+        None,  # NEO_BTC
+        None,  # NEO_BTC
+        None,  # NEO_BTC
+    ]
+    lines = recorded("cryptofeed_2021-04-22_ws_spot_trades.jsonl")
+    assert len(lines) == len(expected)
+    for frame, want in zip(lines, expected, strict=True):
+        quotes = (ws_quote(*want),) if want else ()
+        assert ADAPTER.parse(frame, RECEIVED) == Parsed(quotes, True)
+
+
+def test_frame_without_create_time_ms_uses_create_time() -> None:
+    # Edited: the recorded 2021 DIS_USDT trade with its create_time_ms field deleted.
+    frame = edited({"create_time_ms": DELETE}, "cryptofeed_2021-04-22_ws_spot_trades.jsonl")
+    parsed = ADAPTER.parse(frame, RECEIVED)
+    assert parsed == Parsed((ws_quote("DIS", "121.5800000000", 1619093543.0),), True)
+
+
+def test_control_frames_are_not_data() -> None:
+    control = [
+        *recorded(ACKS),
+        *recorded("gate-announcement-45317_2025-05-30_ws_subscribe_ack_spot_obu.jsonl"),
+        # The pong example of the Gate v4 WebSocket docs ("Application ping pong"), compacted.
+        '{"time":1545404023,"channel":"spot.pong","event":"","error":null,"result":null}',
+        # The error reply to a request with a string "time" (gateio/WebSocket-API issue 20).
+        '{"time":1626965030,"channel":"","event":"","error":{"code":1,'
+        '"message":"request payload does not follow json schema"},"result":null}',
+    ]
+    for frame in control:
+        assert ADAPTER.parse(frame, RECEIVED) == CONTROL, frame
+
+
+@pytest.mark.parametrize("name", [
+    "cryptofeed_2021-04-22_ws_spot_tickers.jsonl",
+    "crypto-msg-parser_ws_spot_tickers.jsonl",
+    "crypto-msg-parser_ws_spot_book_ticker.jsonl",
+])
+def test_other_channels_are_data_without_quotes(name: str) -> None:
+    for frame in recorded(name):
+        assert ADAPTER.parse(frame, RECEIVED) == DATA_WITHOUT_QUOTES
+
+
+@pytest.mark.parametrize("changes", [
+    {"price": ""},
+    {"price": "abc"},
+    {"price": "0"},
+    {"price": "-16850.4"},
+    {"price": "NaN"},
+    {"price": "1e400"},
+    {"price": " 16850.4"},
+    {"price": 16850.4},  # a JSON number: its text would be lost
+    {"price": DELETE},
+    {"currency_pair": DELETE},
+    {"create_time_ms": "abc"},
+    {"create_time_ms": "nan"},
+    {"create_time_ms": "0.0"},
+    {"create_time_ms": DELETE, "create_time": DELETE},
+])
+def test_one_bad_field_makes_the_frame_malformed(changes: dict[str, Any]) -> None:
+    # Edited: the recorded 2023 BTC_USDT trade with the given field(s) replaced or deleted.
+    with pytest.raises(MalformedFrame):
+        ADAPTER.parse(edited(changes), RECEIVED)
+
+
+@pytest.mark.parametrize("frame", [
+    "", "not json", "null", "[]", "{", '"text"', b"\xff\xfe", "\ud800",
+    '{"channel":"spot.trades","event":"update","result":null}',
+    '{"channel":"spot.trades","event":"update","result":[]}',
+    '{"channel":"spot.trades","event":"update"}',
+    '{"channel":5,"event":"update"}',
+    '{"x":' * 50_000,
+])
+def test_garbage_is_malformed(frame: str | bytes) -> None:
+    with pytest.raises(MalformedFrame):
+        ADAPTER.parse(frame, RECEIVED)
+
+
+def test_unknown_message_types_and_fields_are_ignored() -> None:
+    assert ADAPTER.parse('{"time":1,"channel":"spot.new","event":"notice"}', RECEIVED) == CONTROL
+    frame = edited({"new_field": {"nested": [1, 2]}})
+    assert ADAPTER.parse(frame, RECEIVED).quotes == (ws_quote("BTC", "16850.4", 1672832218.63),)
+
+
+def test_truncated_and_corrupted_frames_raise_only_malformed_frame() -> None:
+    samples = [recorded(MODERN_TRADE)[0], recorded(ACKS)[0],
+               recorded("cryptofeed_2021-04-22_ws_spot_trades.jsonl")[0]]
+    for frame in samples:
+        variants = [frame[:cut] for cut in range(len(frame))]
+        variants += [frame[:i] + ch + frame[i + 1:] for i in range(0, len(frame), 3)
+                     for ch in '"{}[],:0-x\\']
+        for variant in variants:
+            with contextlib.suppress(MalformedFrame):
+                ADAPTER.parse(variant, RECEIVED)
+
+
+def test_subscribe_and_unsubscribe_messages_are_exact() -> None:
+    adapter = gateio.GateioAdapter(clock=lambda: CLOCK)
+    assert adapter.subscribe_messages(["BTC", "ETH"]) == [
+        '{"time":1790000000,"channel":"spot.trades","event":"subscribe",'
+        '"payload":["BTC_USDT","ETH_USDT"]}'
+    ]
+    assert adapter.unsubscribe_messages(["BTC"]) == [
+        '{"time":1790000000,"channel":"spot.trades","event":"unsubscribe","payload":["BTC_USDT"]}'
+    ]
+    assert adapter.subscribe_messages([]) == []
+    sent = json.loads(recorded("cryptofeed_2021-04-22_sent_subscribe.jsonl")[0])
+    assert list(json.loads(adapter.subscribe_messages(["BTC"])[0])) == list(sent)
+
+
+def test_keepalive_is_spot_ping_with_the_time() -> None:
+    adapter = gateio.GateioAdapter(clock=lambda: CLOCK)
+    assert adapter.keepalive_message() == '{"time":1790000000,"channel":"spot.ping"}'
+
+
+def test_rest_ticker() -> None:
+    assert ADAPTER.rest_ticker_path("BTC") == "/api/v4/spot/tickers?currency_pair=BTC_USDT"
+    body = (HERE / REST_TICKER).read_bytes()
+    assert ADAPTER.parse_rest_ticker(body, "BTC", RECEIVED) == Quote(
+        "BTC", "84053.3", 84053.3, RECEIVED, RECEIVED, "gateio-rest")
+
+
+@pytest.mark.parametrize(("body", "asset"), [
+    (b'{"label":"INVALID_CURRENCY_PAIR","message":"Invalid currency pair BTC_USDTT"}', "BTC"),
+    (b"[]", "BTC"),
+    (b"not json", "BTC"),
+    ((HERE / REST_TICKER).read_bytes(), "ETH"),  # the answer is about another pair
+    ((HERE / REST_TICKER).read_bytes().replace(b'"last":"84053.3"', b'"last":""'), "BTC"),
+])
+def test_rest_ticker_errors_are_malformed(body: bytes, asset: str) -> None:
+    with pytest.raises(MalformedFrame):
+        ADAPTER.parse_rest_ticker(body, asset, RECEIVED)
+
+
+def test_replay_round_trip_of_subscriptions() -> None:
+    replay = gateio.GateioReplay(clock=lambda: CLOCK)
+    [subscribe] = ADAPTER.subscribe_messages(PREWARM)
+    answer = replay.handle(subscribe)
+    assert list(answer.subscribe) == PREWARM
+    assert list(answer.unsubscribe) == []
+    [ack] = answer.replies
+    assert ADAPTER.parse(ack, RECEIVED) == CONTROL
+    [unsubscribe] = ADAPTER.unsubscribe_messages(["BNB", "TRX"])
+    assert list(replay.handle(unsubscribe).unsubscribe) == ["BNB", "TRX"]
+
+
+def test_replay_ack_follows_the_recorded_envelope() -> None:
+    replay = gateio.GateioReplay(clock=lambda: CLOCK)
+    [ack] = replay.handle(ADAPTER.subscribe_messages(["BTC"])[0]).replies
+    assert ack == (
+        '{"time":1790000000,"time_ms":1790000000750,"conn_id":"b61f70b2e6bcca91",'
+        '"trace_id":"d2e2d92c3a7eabc3d5be52514ef508d2","channel":"spot.trades",'
+        '"event":"subscribe","payload":["BTC_USDT"],"result":{"status":"success"}}'
+    )
+    template = json.loads(
+        recorded("gate-announcement-45317_2025-05-30_ws_subscribe_ack_spot_obu.jsonl")[0])
+    assert list(json.loads(ack)) == [key for key in template if key != "requestId"]
+
+
+def test_replay_pong_and_errors() -> None:
+    replay = gateio.GateioReplay(clock=lambda: CLOCK)
+    [pong] = replay.handle(ADAPTER.keepalive_message()).replies
+    assert pong == ('{"time":1790000000,"time_ms":1790000000750,"conn_id":"b61f70b2e6bcca91",'
+                    '"trace_id":"d2e2d92c3a7eabc3d5be52514ef508d2","channel":"spot.pong",'
+                    '"event":"","result":null}')
+    [schema_error] = replay.handle("not json").replies
+    assert json.loads(schema_error)["error"] == {
+        "code": 1, "message": "request payload does not follow json schema"}
+    bad_pair = replay.handle('{"time":1,"channel":"spot.trades","event":"subscribe",'
+                             '"payload":["BTC_USDT","GIBBERISH_USD"]}')
+    assert bad_pair.subscribe == ()
+    assert json.loads(bad_pair.replies[0])["error"] == {
+        "code": 2, "message": "unknown currency pair GIBBERISH_USD"}
+    bad_channel = replay.handle('{"time":1,"channel":"spot.nope","event":"subscribe"}')
+    assert json.loads(bad_channel.replies[0])["error"]["code"] == 2
+    for reply in (pong, schema_error, bad_pair.replies[0], bad_channel.replies[0]):
+        assert ADAPTER.parse(reply, RECEIVED) == CONTROL
+
+
+def test_replay_rest_ticker_round_trip() -> None:
+    replay = gateio.REPLAY
+    prices = {"BNB": "612.40", "TRX": "0.2431"}
+    status, body = replay.rest_ticker(ADAPTER.rest_ticker_path("BNB"), prices) or (0, "")
+    assert status == 200
+    quote = ADAPTER.parse_rest_ticker(body.encode(), "BNB", RECEIVED)
+    assert (quote.asset, quote.price, quote.source) == ("BNB", "612.40", "gateio-rest")
+    template = json.loads((HERE / REST_TICKER).read_bytes())
+    assert [list(row) for row in json.loads(body)] == [list(template[0])]
+    status, body = replay.rest_ticker(ADAPTER.rest_ticker_path("XYZ"), prices) or (0, "")
+    assert status == 400
+    assert json.loads(body)["label"] == "INVALID_CURRENCY_PAIR"
+    with pytest.raises(MalformedFrame):
+        ADAPTER.parse_rest_ticker(body.encode(), "XYZ", RECEIVED)
+    status, body = replay.rest_ticker("/api/v4/spot/tickers", prices) or (0, "")
+    assert [row["currency_pair"] for row in json.loads(body)] == ["BNB_USDT", "TRX_USDT"]
+    assert replay.rest_ticker("/v5/market/tickers?category=spot&symbol=BNBUSDT", prices) is None
+
+
+def _shape(value: Any) -> Any:
+    """The keys (in order) of a JSON value, recursively; leaves become their type name."""
+    if isinstance(value, dict):
+        return [(key, _shape(item)) for key, item in value.items()]
+    if isinstance(value, list):
+        return [_shape(item) for item in value]
+    return type(value).__name__
+
+
+def test_default_replay_file_covers_every_prewarm_asset() -> None:
+    path = resources.files("trinity_beast").joinpath("replay", "default", "gateio.jsonl")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    template = json.loads(recorded(MODERN_TRADE)[0])
+    counts: dict[str, int] = {}
+    for line in lines:
+        assert _shape(json.loads(line)) == _shape(template)
+        quotes = ADAPTER.parse(line, RECEIVED).quotes
+        assert len(quotes) == 1
+        counts[quotes[0].asset] = counts.get(quotes[0].asset, 0) + 1
+    assert set(counts) == set(PREWARM)
+    assert min(counts.values()) >= 6
+    first_round = {ADAPTER.parse(line, RECEIVED).quotes[0].asset for line in lines[:24]}
+    assert first_round == set(PREWARM)  # the assets are interleaved, not one block each
