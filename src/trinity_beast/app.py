@@ -14,7 +14,8 @@ from pathlib import Path
 from trinity_beast.api.callers import Authenticator
 from trinity_beast.api.envelope import Envelope
 from trinity_beast.api.health import HealthView
-from trinity_beast.api.http_lpo import LpoHttpApp
+from trinity_beast.api.http_lpo import LpoRoutes
+from trinity_beast.api.router import HttpApp
 from trinity_beast.cache.valkey import redis_client
 from trinity_beast.db.stores import Stores, build_stores, prepare_database
 from trinity_beast.feeds.manager import FeedManager
@@ -93,13 +94,14 @@ class Beast:
         if self.settings.role in {"APP_REPORT_SERVER", "APP_SERVER"}:
             await self._serve("lpo", self._lpo_app(), self.settings.lpo_http_port)
 
-    def _lpo_app(self) -> LpoHttpApp:
+    def _lpo_app(self) -> HttpApp:
         envelope = Envelope("LPO", self.settings.region, self.settings.node)
         health = HealthView(envelope, self.settings.role, self.feeds.statuses, adapters(),
                             self.book, self.params)
-        return LpoHttpApp(self.prices, Authenticator(self.keys), envelope, health)
+        routes = LpoRoutes(self.prices, Authenticator(self.keys), envelope, health)
+        return HttpApp(envelope, routes.table())
 
-    async def _serve(self, name: str, app: LpoHttpApp, port: int) -> None:
+    async def _serve(self, name: str, app: HttpApp, port: int) -> None:
         server = HttpServer(app, limits=HttpLimits.from_parameters(self.params),
                             error_factory=app.error_factory)
         await server.start(self.settings.host, port)

@@ -60,8 +60,34 @@ def rfc3339(ts: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+_MINUTE_EPOCH: dict[str, float] = {}
+
+
 def parse_rfc3339(text: str) -> float:
-    """Parse an RFC 3339 time with up to nanosecond digits into epoch seconds."""
+    """Parse an RFC 3339 time with up to nanosecond digits into epoch seconds.
+
+    Exchange frames carry UTC times like ``2026-09-30T12:00:00.123456789Z``; those take a fast
+    path (the epoch of each ``YYYY-MM-DDTHH:MM`` prefix is computed once). Anything else goes
+    through :func:`_parse_rfc3339_general`. Raises ``ValueError`` for a malformed time.
+    """
+    if len(text) >= 20 and text[-1] in "Zz" and text[16] == ":" and text[17:19].isdigit():
+        fraction = text[19:-1]
+        if not fraction or (fraction[0] == "." and fraction[1:].isdigit() and fraction.isascii()):
+            prefix = text[:16]
+            base = _MINUTE_EPOCH.get(prefix)
+            if base is None:
+                base = _parse_rfc3339_general(prefix + ":00Z")
+                if len(_MINUTE_EPOCH) > 4096:
+                    _MINUTE_EPOCH.clear()
+                _MINUTE_EPOCH[prefix] = base
+            seconds = int(text[17:19])
+            if seconds < 61:
+                digits = fraction[1:]
+                return base + seconds + (int(digits) / 10 ** len(digits) if digits else 0.0)
+    return _parse_rfc3339_general(text)
+
+
+def _parse_rfc3339_general(text: str) -> float:
     if not text:
         raise ValueError("empty timestamp")
     body = text.strip()
