@@ -16,12 +16,14 @@ from trinity_beast.api.envelope import Envelope
 from trinity_beast.api.health import HealthView
 from trinity_beast.api.http_lpo import LpoRoutes
 from trinity_beast.api.router import HttpApp
+from trinity_beast.api.service import LpoService
 from trinity_beast.cache.valkey import redis_client
 from trinity_beast.db.stores import Stores, build_stores, prepare_database
 from trinity_beast.feeds.manager import FeedManager
 from trinity_beast.feeds.registry import adapters
 from trinity_beast.http import HttpLimits, HttpServer
 from trinity_beast.keys.cache import INVALIDATE_CHANNEL, KeyCache
+from trinity_beast.limits.admission import Admission, AdmitAll
 from trinity_beast.logs import set_level
 from trinity_beast.params.reloader import Reloader
 from trinity_beast.params.values import Parameters
@@ -33,6 +35,7 @@ from trinity_beast.prices.rest import RestClient
 from trinity_beast.replay.server import ReplayExchange
 from trinity_beast.settings import Settings
 from trinity_beast.tasks import TaskGroup
+from trinity_beast.usage.record import DiscardingSink, UsageSink
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,8 @@ class Beast:
     rest: RestClient
     prices: PriceService
     replay: ReplayExchange | None = None
+    limiter: Admission = field(default_factory=AdmitAll)
+    usage: UsageSink = field(default_factory=DiscardingSink)
     servers: dict[str, HttpServer] = field(default_factory=dict)
     tasks: TaskGroup = field(default_factory=TaskGroup)
 
@@ -98,7 +103,9 @@ class Beast:
         envelope = Envelope("LPO", self.settings.region, self.settings.node)
         health = HealthView(envelope, self.settings.role, self.feeds.statuses, adapters(),
                             self.book, self.params)
-        routes = LpoRoutes(self.prices, Authenticator(self.keys), envelope, health)
+        service = LpoService(self.prices, Authenticator(self.keys), self.limiter, self.usage,
+                             self.settings.node)
+        routes = LpoRoutes(service, envelope, health)
         return HttpApp(envelope, routes.table())
 
     async def _serve(self, name: str, app: HttpApp, port: int) -> None:
