@@ -15,7 +15,7 @@ from trinity_beast.api.callers import Authenticator
 from trinity_beast.api.envelope import Envelope
 from trinity_beast.api.health import HealthView
 from trinity_beast.api.http_lpo import LpoRoutes
-from trinity_beast.api.router import HttpApp
+from trinity_beast.api.router import HttpApp, json_response
 from trinity_beast.api.service import LpoService
 from trinity_beast.cache.valkey import redis_client
 from trinity_beast.db.stores import Stores, build_stores, prepare_database
@@ -98,11 +98,22 @@ class Beast:
                              run_prewarm_poll("kraken", self.rest, self.book, self.params))
         if self.settings.role in {"APP_REPORT_SERVER", "APP_SERVER"}:
             await self._serve("lpo", self._lpo_app(), self.settings.lpo_http_port)
+        if self.settings.role == "WEBHOOK_SERVER":
+            await self._serve("webhook", self._webhook_app(), self.settings.webhook_health_port)
+
+    def _health(self, envelope: Envelope) -> HealthView:
+        return HealthView(envelope, self.settings.role, self.feeds.statuses, adapters(),
+                          self.book, self.params)
+
+    def _webhook_app(self) -> HttpApp:
+        """The push role's listener: health only (no inbound API, as in the seed)."""
+        envelope = Envelope("WEBHOOK", self.settings.region, self.settings.node)
+        health = self._health(envelope)
+        return HttpApp(envelope, {"/health": {"GET": lambda _r: json_response(health.render())}})
 
     def _lpo_app(self) -> HttpApp:
         envelope = Envelope("LPO", self.settings.region, self.settings.node)
-        health = HealthView(envelope, self.settings.role, self.feeds.statuses, adapters(),
-                            self.book, self.params)
+        health = self._health(envelope)
         service = LpoService(self.prices, Authenticator(self.keys), self.limiter, self.usage,
                              self.settings.node)
         routes = LpoRoutes(service, envelope, health)

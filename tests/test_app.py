@@ -1,0 +1,60 @@
+"""The composition root end to end: a node on SQLite fed by the bundled replay exchange."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import aiohttp
+
+from trinity_beast.app import Beast
+from trinity_beast.replay.recording import DEFAULT_DIR
+from trinity_beast.settings import Settings
+
+DEMO = {"Authorization": "Bearer demo-public-2026-03-01-abc123"}
+
+
+def settings(tmp_path: Path, role: str) -> Settings:
+    return Settings(database_url=f"sqlite:///{tmp_path / 'beast.db'}", role=role, node="T",
+                    host="127.0.0.1", lpo_http_port=0, webhook_health_port=0, var_dir=tmp_path)
+
+
+async def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, object]]:
+    async with aiohttp.ClientSession() as session, session.get(url, headers=headers) as r:
+        return r.status, await r.json(content_type=None)
+
+
+async def test_app_server_serves_demo_key_from_replay(tmp_path: Path) -> None:
+    beast = await Beast.open(settings(tmp_path, "APP_SERVER"), replay_dir=DEFAULT_DIR)
+    await beast.start()
+    try:
+        base = f"http://127.0.0.1:{beast.servers['lpo'].port}"
+        for _ in range(200):
+            if beast.book.latest("BTC") is not None:
+                break
+            await asyncio.sleep(0.05)
+        status, body = await get(base + "/price?asset=btc", DEMO)
+        assert status == 200
+        assert (body["asset"], body["source"]) == ("BTC", "coinbase-ws")
+        assert body["status"] == "✅ [LPO] [local] [T] [/price] [200]"
+        status, health = await get(base + "/health")
+        assert (status, health["server_type"]) == (200, "APP_SERVER")
+        assert set(beast.servers) == {"lpo"}
+    finally:
+        await beast.stop()
+
+
+async def test_webhook_role_serves_only_health(tmp_path: Path) -> None:
+    beast = await Beast.open(settings(tmp_path, "WEBHOOK_SERVER").with_(feeds_enabled=False))
+    await beast.start()
+    try:
+        assert set(beast.servers) == {"webhook"}
+        base = f"http://127.0.0.1:{beast.servers['webhook'].port}"
+        status, health = await get(base + "/health")
+        assert (status, health["server_type"], health["endpoint"]) == (
+            200, "WEBHOOK_SERVER", "/health")
+        assert str(health["status"]).startswith("✅ [WEBHOOK] ")
+        status, body = await get(base + "/price?asset=btc", DEMO)
+        assert (status, body["error"]) == (404, "not_found")
+    finally:
+        await beast.stop()
