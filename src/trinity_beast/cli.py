@@ -31,6 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return func(args)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # e.g. `beast keys list | head`: the reader left, that is fine
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

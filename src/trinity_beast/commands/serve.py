@@ -5,15 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import Any
 
 from trinity_beast.app import Beast
 from trinity_beast.db.stores import USER_ERRORS
+from trinity_beast.hub import Hub
 from trinity_beast.logs import configure_logging
 from trinity_beast.replay.recording import DEFAULT_DIR
-from trinity_beast.settings import ROLES, load_settings
+from trinity_beast.settings import ROLES, Settings, load_settings
+from trinity_beast.supervisor import run_supervised
 
 DEMO_KEY = "demo-public-2026-03-01-abc123"
 
@@ -25,6 +28,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--role", choices=ROLES, help="overrides SERVER_TYPE")
     parser.add_argument("--host", help="bind address (BEAST_HOST, default 0.0.0.0)")
     parser.add_argument("--port", type=int, help="LPO HTTP port (TCP_PORT_LPO, default 8080)")
+    parser.add_argument("--workers", type=int, help="listener processes (BEAST_WORKERS, 1)")
+    parser.add_argument("--worker-fd", type=int, help=argparse.SUPPRESS)
     parser.set_defaults(func=run)
 
 
@@ -41,10 +46,17 @@ def run(args: argparse.Namespace) -> int:
         changes["host"] = args.host
     if args.port is not None:
         changes["lpo_http_port"] = args.port
+    if args.workers is not None:
+        if args.workers < 1:
+            print("beast: error: --workers must be at least 1", file=sys.stderr)
+            return 2
+        changes["workers"] = args.workers
     settings = settings.with_(**changes)
     configure_logging("info", settings.node)
     _install_uvloop()
     try:
+        if args.worker_fd is not None:
+            return asyncio.run(_serve_worker(settings, args.worker_fd))
         return asyncio.run(_serve(settings, args.replay))
     except USER_ERRORS as exc:
         print(f"beast: error: {exc}", file=sys.stderr)
@@ -54,18 +66,38 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
 
-async def _serve(settings: Any, replay: Path | None) -> int:
-    beast = await Beast.open(settings, replay_dir=replay)
+def _stop_event() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _serve(settings: Settings, replay: Path | None) -> int:
+    stop = _stop_event()
+    hub = Hub() if settings.workers > 1 else None
+    beast = await Beast.open(settings, replay_dir=replay, hub=hub)
     try:
-        await beast.start()
+        await beast.start(listen=hub is None)
         _banner(beast)
-        await stop.wait()
+        if hub is not None:
+            await run_supervised(beast, hub, settings.workers, stop)
+        else:
+            await stop.wait()
     finally:
         print("beast: shutting down …", file=sys.stderr)
+        await beast.stop()
+    return 0
+
+
+async def _serve_worker(settings: Settings, fd: int) -> int:
+    stop = _stop_event()
+    beast = await Beast.open(settings, hub_sock=socket.socket(fileno=fd))
+    try:
+        await beast.start()
+        await stop.wait()
+    finally:
         await beast.stop()
     return 0
 
@@ -74,8 +106,10 @@ def _banner(beast: Beast) -> None:
     s = beast.settings
     source = f"replay exchange on 127.0.0.1:{beast.replay.port}" if beast.replay else "live feeds"
     lines = [f"beast: {s.role} node {s.node!r} up ({source}); database {_safe(s.database_url)}"]
-    if "lpo" in beast.servers:
-        port = beast.servers["lpo"].port
+    if s.workers > 1:
+        lines.append(f"beast: {s.workers} worker processes share the ports (SO_REUSEPORT)")
+    if "lpo" in beast.servers or s.workers > 1:
+        port = beast.servers["lpo"].port if "lpo" in beast.servers else s.lpo_http_port
         lines.append(f"beast: LPO http://{s.host}:{port}  — try:")
         lines.append(f"  curl -H 'Authorization: Bearer {DEMO_KEY}' "
                      f"'http://127.0.0.1:{port}/price?asset=btc'")
