@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from trinity_beast.db.stores import Stores, build_stores, prepare_database
 from trinity_beast.feeds.manager import FeedManager
 from trinity_beast.feeds.registry import adapters
 from trinity_beast.http import HttpLimits, HttpServer
+from trinity_beast.hub import Hub, follow_hub
 from trinity_beast.keys.cache import INVALIDATE_CHANNEL, KeyCache
 from trinity_beast.limits.admission import Admission, AdmitAll
 from trinity_beast.logs import set_level
@@ -61,11 +63,21 @@ class Beast:
     servers: dict[str, HttpServer] = field(default_factory=dict)
     tasks: TaskGroup = field(default_factory=TaskGroup)
 
+    hub: Hub | None = None
+    """Set in the parent of ``--workers N``: it runs the feeds and fans quotes out."""
+    hub_reader: asyncio.StreamReader | None = None
+    """Set in a worker of ``--workers N``: quotes come from the hub, not from feeds."""
+    hub_writer: asyncio.StreamWriter | None = None
+    """Kept only so the connection lives (a dropped StreamWriter closes its transport)."""
+
     @classmethod
-    async def open(cls, settings: Settings, *, replay_dir: Path | None = None) -> Beast:
+    async def open(cls, settings: Settings, *, replay_dir: Path | None = None,
+                   hub: Hub | None = None, hub_sock: socket.socket | None = None) -> Beast:
+        """Build a node: standalone (default), a feed hub (``hub``) or a worker (``hub_sock``)."""
         params = Parameters()
         stores = build_stores(settings, params)
-        await prepare_database(stores)
+        if hub_sock is None:
+            await prepare_database(stores)
         reloader = Reloader(params, stores.param_store, stores.mirror)
         await reloader.reload_once(from_database=True)
         set_level(params.get_str("log_level"))
@@ -77,25 +89,40 @@ class Beast:
             await replay.start()
             settings = settings.with_(feed_urls=replay.ws_urls(), rest_urls=replay.rest_urls())
         all_adapters = adapters()
-        book = PriceBook()
+        book = hub.book() if hub is not None else PriceBook()
+        if hub_sock is not None:
+            settings = settings.with_(feeds_enabled=False)
         feeds = FeedManager(all_adapters, book, params, urls=settings.feed_urls)
+        if hub is not None:
+            hub.statuses = feeds.statuses
         rest = RestClient(all_adapters, settings.rest_urls,
                           timeout=lambda: params.get_int("rest_timeout_ms") / 1000)
         prices = PriceService(book, _mirror(settings, params), rest, feeds.statuses, all_adapters,
                               params)
-        return cls(settings, params, stores, reloader, keys, book, feeds, rest, prices, replay)
+        beast = cls(settings, params, stores, reloader, keys, book, feeds, rest, prices, replay)
+        beast.hub = hub
+        if hub_sock is not None:
+            beast.hub_reader, beast.hub_writer = await asyncio.open_unix_connection(sock=hub_sock)
+        return beast
 
-    async def start(self) -> None:
+    async def start(self, *, listen: bool = True) -> None:
+        """Start feeds, background jobs and (unless ``listen`` is false) the listeners."""
         self.params.subscribe(_follow_log_level)
-        if self.settings.feeds_enabled:
-            self.feeds.start()
         self.tasks.spawn("params:reload", self.reloader.run())
         self.tasks.spawn("keys:refresh", self._refresh_keys())
         self.tasks.spawn("keys:invalidations", self._follow_invalidations())
-        self.tasks.spawn("prices:flush", run_flusher(self.prices, self.params))
         if self.settings.feeds_enabled:
+            self.feeds.start()
+            self.tasks.spawn("prices:flush", run_flusher(self.prices, self.params))
             self.tasks.spawn("prices:kraken-prewarm",
                              run_prewarm_poll("kraken", self.rest, self.book, self.params))
+        if self.hub is not None:
+            self.tasks.spawn("hub:status", self.hub.run_status())
+        if self.hub_reader is not None:
+            self.tasks.spawn("hub:follow",
+                             follow_hub(self.hub_reader, self.book, self.feeds.statuses))
+        if not listen:
+            return
         if self.settings.role in {"APP_REPORT_SERVER", "APP_SERVER"}:
             await self._serve("lpo", self._lpo_app(), self.settings.lpo_http_port)
         if self.settings.role == "WEBHOOK_SERVER":
@@ -122,7 +149,7 @@ class Beast:
     async def _serve(self, name: str, app: HttpApp, port: int) -> None:
         server = HttpServer(app, limits=HttpLimits.from_parameters(self.params),
                             error_factory=app.error_factory)
-        await server.start(self.settings.host, port)
+        await server.start(self.settings.host, port, reuse_port=self.settings.workers > 1)
         self.servers[name] = server
 
     async def _refresh_keys(self) -> None:
@@ -146,6 +173,8 @@ class Beast:
             await server.shutdown(grace)
         await self.feeds.stop()
         await self.tasks.stop()
+        if self.hub is not None:
+            await self.hub.close()
         await self.rest.close()
         await self.stores.aclose()
         if self.replay is not None:

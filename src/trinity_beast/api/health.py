@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
 
@@ -41,6 +42,7 @@ class HealthView:
             "node": self.envelope.node,
             "server_type": self.role,
             "version": __version__,
+            "pid": os.getpid(),
             "uptime_s": round(self.clock() - self.started, 1),
             "feeds_live": live,
             "assets_priced": len(self.book),

@@ -66,7 +66,7 @@ def _schemas() -> dict[str, Any]:
                        "message": _STR, "retry_after": _NUM},
                       ["status", "status_code", "endpoint", "error", "message"]),
         "Health": _obj({**ENVELOPE, "health": {"enum": ["ok", "degraded", "down"]}, "node": _STR,
-                        "server_type": _STR, "version": _STR, "uptime_s": _NUM,
+                        "server_type": _STR, "version": _STR, "pid": _INT, "uptime_s": _NUM,
                         "feeds_live": _INT, "assets_priced": _INT,
                         "feeds": {"type": "object", "additionalProperties": {"type": "object"}}}),
         "Exchanges": _obj({**ENVELOPE, "count": _INT, "exchanges": {"type": "array", "items": _obj(
