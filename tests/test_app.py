@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import aiohttp
@@ -40,8 +41,17 @@ async def test_app_server_serves_demo_key_from_replay(tmp_path: Path) -> None:
         status, health = await get(base + "/health")
         assert (status, health["server_type"]) == (200, "APP_SERVER")
         assert set(beast.servers) == {"lpo"}
+        status, _ = await get(base + "/price?asset=nosuchcoin1", DEMO)
+        assert status in {404, 503}
     finally:
         await beast.stop()
+    with sqlite3.connect(tmp_path / "beast.db") as db:  # drained on stop: nothing lost
+        rows = db.execute("select asset, status, protocol, api_key_id from usage_logs "
+                          "order by created_at").fetchall()
+        usage = db.execute("select current_usage from api_keys where tier = 'demo'").fetchone()
+    assert [r[:3] for r in rows] == [("BTC", 200, "http"), ("NOSUCHCOIN1", status, "http")]
+    assert rows[0][3].startswith("ak_demo_")
+    assert usage == (2,)
 
 
 async def test_webhook_role_serves_only_health(tmp_path: Path) -> None:

@@ -37,6 +37,7 @@ from trinity_beast.prices.rest import RestClient
 from trinity_beast.replay.server import ReplayExchange
 from trinity_beast.settings import Settings
 from trinity_beast.tasks import TaskGroup
+from trinity_beast.usage.pipeline import UsagePipeline, build_usage_pipeline
 from trinity_beast.usage.record import DiscardingSink, UsageSink
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ class Beast:
     replay: ReplayExchange | None = None
     limiter: Admission = field(default_factory=AdmitAll)
     usage: UsageSink = field(default_factory=DiscardingSink)
+    usage_pipeline: UsagePipeline | None = None
     servers: dict[str, HttpServer] = field(default_factory=dict)
     tasks: TaskGroup = field(default_factory=TaskGroup)
 
@@ -101,6 +103,11 @@ class Beast:
                               params)
         beast = cls(settings, params, stores, reloader, keys, book, feeds, rest, prices, replay)
         beast.hub = hub
+        if settings.role in {"APP_REPORT_SERVER", "APP_SERVER"} and hub is None:
+            redis = redis_client(settings.redis_url, params) if settings.redis_url else None
+            beast.usage_pipeline = build_usage_pipeline(settings, params, stores.engine, redis,
+                                                        settings.node)
+            beast.usage = beast.usage_pipeline.sink
         if hub_sock is not None:
             beast.hub_reader, beast.hub_writer = await asyncio.open_unix_connection(sock=hub_sock)
         return beast
@@ -121,6 +128,8 @@ class Beast:
         if self.hub_reader is not None:
             self.tasks.spawn("hub:follow",
                              follow_hub(self.hub_reader, self.book, self.feeds.statuses))
+        if self.usage_pipeline is not None:
+            await self.usage_pipeline.start()
         if not listen:
             return
         if self.settings.role in {"APP_REPORT_SERVER", "APP_SERVER"}:
@@ -171,6 +180,8 @@ class Beast:
     async def stop(self, grace: float = 5.0) -> None:
         for server in self.servers.values():
             await server.shutdown(grace)
+        if self.usage_pipeline is not None:
+            await self.usage_pipeline.stop()
         await self.feeds.stop()
         await self.tasks.stop()
         if self.hub is not None:
