@@ -43,6 +43,12 @@ async def test_app_server_serves_demo_key_from_replay(tmp_path: Path) -> None:
         assert set(beast.servers) == {"lpo"}
         status, _ = await get(base + "/price?asset=nosuchcoin1", DEMO)
         assert status in {404, 503}
+        async with aiohttp.ClientSession() as session, session.get(base + "/metrics") as r:
+            metrics = await r.text()
+        assert r.status == 200
+        assert 'beast_feed_live{exchange="coinbase"} 1.0' in metrics
+        assert 'beast_http_requests_total{listener="lpo"}' in metrics
+        assert "beast_usage_submitted_total" in metrics
     finally:
         await beast.stop()
     with sqlite3.connect(tmp_path / "beast.db") as db:  # drained on stop: nothing lost

@@ -7,6 +7,7 @@ passed in, so tests build the same objects with their own settings.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import socket
 from dataclasses import dataclass, field
@@ -16,17 +17,20 @@ from trinity_beast.api.callers import Authenticator
 from trinity_beast.api.envelope import Envelope
 from trinity_beast.api.health import HealthView
 from trinity_beast.api.http_lpo import LpoRoutes
-from trinity_beast.api.router import HttpApp, json_response
+from trinity_beast.api.router import HttpApp, RouteTable, json_response
 from trinity_beast.api.service import LpoService
 from trinity_beast.cache.valkey import redis_client
 from trinity_beast.db.stores import Stores, build_stores, prepare_database
+from trinity_beast.errors import Forbidden
 from trinity_beast.feeds.manager import FeedManager
 from trinity_beast.feeds.registry import adapters
-from trinity_beast.http import HttpLimits, HttpServer
+from trinity_beast.http import HttpLimits, HttpServer, Request, Response
 from trinity_beast.hub import Hub, follow_hub
 from trinity_beast.keys.cache import INVALIDATE_CHANNEL, KeyCache
 from trinity_beast.limits.admission import Admission, AdmitAll
 from trinity_beast.logs import set_level
+from trinity_beast.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from trinity_beast.metrics import BeastCollector, render
 from trinity_beast.params.reloader import Reloader
 from trinity_beast.params.values import Parameters
 from trinity_beast.prices.book import PriceBook
@@ -43,6 +47,7 @@ from trinity_beast.usage.record import DiscardingSink, UsageSink
 log = logging.getLogger(__name__)
 
 KEY_REFRESH_SECONDS = 30.0
+LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 
 
 @dataclass
@@ -153,7 +158,26 @@ class Beast:
         service = LpoService(self.prices, Authenticator(self.keys), self.limiter, self.usage,
                              self.settings.node)
         routes = LpoRoutes(service, envelope, health)
-        return HttpApp(envelope, routes.table())
+        return HttpApp(envelope, routes.table(), self._metrics_routes())
+
+    def _metrics_routes(self) -> RouteTable:
+        """``GET /metrics`` (Prometheus), for loopback scrapers or with the admin key."""
+        collector = BeastCollector(self.feeds.statuses, self.book, self.servers,
+                                   lambda: self.usage_pipeline)
+        admin = self.settings.admin_key
+
+        def get_metrics(request: Request) -> Response:
+            host = request.client[0] if request.client else ""
+            presented = request.headers.get("x-admin-key", "")
+            allowed = host in LOOPBACK or (
+                admin is not None and bool(admin)
+                and hmac.compare_digest(presented.encode(), admin.reveal().encode()))
+            if not allowed:
+                raise Forbidden("metrics are served to loopback or with X-Admin-Key",
+                                code="forbidden")
+            return Response(200, render(collector), METRICS_CONTENT_TYPE)
+
+        return {"/metrics": {"GET": get_metrics}}
 
     async def _serve(self, name: str, app: HttpApp, port: int) -> None:
         server = HttpServer(app, limits=HttpLimits.from_parameters(self.params),
