@@ -17,6 +17,7 @@ from trinity_beast.api.callers import Authenticator
 from trinity_beast.api.envelope import Envelope
 from trinity_beast.api.health import HealthView
 from trinity_beast.api.http_lpo import LpoRoutes
+from trinity_beast.api.ip_guard import IpGuard
 from trinity_beast.api.router import HttpApp, RouteTable, json_response
 from trinity_beast.api.service import LpoService
 from trinity_beast.cache.valkey import redis_client
@@ -67,6 +68,7 @@ class Beast:
     limiter: Admission = field(default_factory=AdmitAll)
     usage: UsageSink = field(default_factory=DiscardingSink)
     usage_pipeline: UsagePipeline | None = None
+    ip_guard: IpGuard | None = None
     servers: dict[str, HttpServer] = field(default_factory=dict)
     tasks: TaskGroup = field(default_factory=TaskGroup)
 
@@ -108,6 +110,7 @@ class Beast:
                               params)
         beast = cls(settings, params, stores, reloader, keys, book, feeds, rest, prices, replay)
         beast.hub = hub
+        beast.ip_guard = IpGuard(params)
         if settings.role in {"APP_REPORT_SERVER", "APP_SERVER"} and hub is None:
             redis = redis_client(settings.redis_url, params) if settings.redis_url else None
             beast.usage_pipeline = build_usage_pipeline(settings, params, stores.engine, redis,
@@ -158,7 +161,7 @@ class Beast:
         service = LpoService(self.prices, Authenticator(self.keys), self.limiter, self.usage,
                              self.settings.node)
         routes = LpoRoutes(service, envelope, health)
-        return HttpApp(envelope, routes.table(), self._metrics_routes())
+        return HttpApp(envelope, routes.table(), self._metrics_routes(), ip_guard=self.ip_guard)
 
     def _metrics_routes(self) -> RouteTable:
         """``GET /metrics`` (Prometheus), for loopback scrapers or with the admin key."""

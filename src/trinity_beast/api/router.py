@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 
 from trinity_beast.api.envelope import Envelope
+from trinity_beast.api.ip_guard import IpGuard
 from trinity_beast.errors import BeastError, MethodNotAllowed, NotFound
 from trinity_beast.http import Request, Response
 
@@ -37,8 +38,10 @@ def json_response(body: bytes, status: int = 200,
 
 
 class HttpApp:
-    def __init__(self, envelope: Envelope, *tables: RouteTable) -> None:
+    def __init__(self, envelope: Envelope, *tables: RouteTable,
+                 ip_guard: IpGuard | None = None) -> None:
         self.envelope = envelope
+        self.ip_guard = ip_guard
         self.routes: dict[str, dict[str, Route]] = {}
         for table in tables:
             self.add(table)
@@ -50,6 +53,8 @@ class HttpApp:
     def __call__(self, request: Request) -> Response | Awaitable[Response]:
         path = request.path
         try:
+            if self.ip_guard is not None and request.client is not None:
+                self.ip_guard.check(request.client[0])
             methods = self.routes.get(path)
             if methods is None:
                 raise NotFound(f"no such endpoint: {path}", code="not_found")

@@ -163,6 +163,11 @@ _DEFINITIONS: list[Param] = [
        minimum=1024, maximum=1_048_576, hot=False),
     _p("http_max_body_bytes", "int", "65536", "Largest request body accepted", minimum=1024,
        maximum=16_777_216, hot=False),
+    # Per-client-IP limits in front of everything (our own WAF-like guard; 0 disables).
+    _p("ip_rate_limit_qps", "float", "2000", "Requests per second one client IP may send",
+       minimum=0, maximum=10_000_000),
+    _p("ip_rate_limit_burst", "int", "4000", "Burst one client IP may send", minimum=1,
+       maximum=10_000_000),
     # Keys, tiers, modes (API.md §2, §4, §17).
     _p("log_level", "choice", "error", "Minimal logging in performance mode",
        choices=("debug", "info", "warning", "error", "critical")),
