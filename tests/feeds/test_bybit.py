@@ -3,27 +3,22 @@ one-field edits of them, its replay side, and the default replay data."""
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
-import re
-from importlib import resources
 from typing import Any
 
 import pytest
 
 from tests.conftest import EXCHANGE_FIXTURES, frames
-from trinity_beast.feeds import bybit, registry
+from tests.feeds import helpers
+from tests.feeds.helpers import DATA_WITHOUT_QUOTES, DELETE, RECEIVED
+from trinity_beast.feeds import bybit
 from trinity_beast.feeds.base import CONTROL, MalformedFrame, Parsed
-from trinity_beast.params.definitions import PREWARM_DEFAULTS
 from trinity_beast.prices.quote import Quote
 
 HERE = EXCHANGE_FIXTURES / "bybit"
 ADAPTER = bybit.ADAPTER
-RECEIVED = 1_800_000_000.25
 CLOCK = 1_790_000_000.75
-PREWARM = [asset.upper() for asset in PREWARM_DEFAULTS["bybit"].split(",")]
-DATA_WITHOUT_QUOTES = Parsed((), True)
+PREWARM = helpers.prewarm_assets("bybit")
 
 TRADES = "fastmm_testnet_2026-09-13_ws_publicTrade.jsonl"
 CONTROL_FRAMES = "fastmm_testnet_2026-09-13_ws_control.jsonl"
@@ -31,50 +26,33 @@ SPOT_TICKERS = "unattributed-id18031222436_2025-06-06_ws_spot_tickers.jsonl"
 LINEAR_TICKERS = "fastmm_2026-09-29_ws_linear_tickers_snapshot_delta.jsonl"
 REST_TICKER = "ccxt_static_rest_v5_market_tickers_linear_BTCUSDT.json"
 BATCH = 2  # the recorded frame with two trades of the same millisecond
-DELETE = object()
 
 
 def recorded(name: str) -> list[str]:
     return frames(HERE / name)
 
 
-def ws_quote(asset: str, price: str, exchange_ts: float) -> Quote:
-    return Quote(asset, price, float(price), exchange_ts, RECEIVED, "bybit-ws")
+ws_quote = helpers.quote_factory("bybit-ws")
 
 
 def edited(changes: dict[str, Any], line: int = 0, trade: int = 0) -> str:
     """A recorded publicTrade frame with fields of one of its trades changed or deleted."""
-    message = json.loads(recorded(TRADES)[line])
-    for key, value in changes.items():
-        if value is DELETE:
-            del message["data"][trade][key]
-        else:
-            message["data"][trade][key] = value
-    return json.dumps(message, separators=(",", ":"))
+    return helpers.edited_json(recorded(TRADES)[line], changes, "data", trade)
 
 
 def test_identity_and_registry() -> None:
-    assert (ADAPTER.name, ADAPTER.source, ADAPTER.rest_source) == (
-        "bybit", "bybit-ws", "bybit-rest")
-    assert ADAPTER.ws_url == "wss://stream.bybit.com/v5/public/spot"
-    assert ADAPTER.rest_url == "https://api.bybit.com"
-    assert ADAPTER.ws_path == "/bybit/v5/public/spot"
+    assert helpers.endpoints(ADAPTER) == (
+        "bybit", "bybit-ws", "bybit-rest", "wss://stream.bybit.com/v5/public/spot",
+        "https://api.bybit.com", "/bybit/v5/public/spot")
     assert ADAPTER.keepalive_seconds == 20.0
     assert ADAPTER.symbol("1INCH") == "1INCHUSDT"
-    assert registry.adapters()["bybit"] is ADAPTER
-    assert registry.replay_protocols()["bybit"] is bybit.REPLAY
+    helpers.assert_registered(ADAPTER, bybit.REPLAY)
     assert bybit.REPLAY.heartbeat_seconds is None
     assert bybit.REPLAY.heartbeat() is None
 
 
 def test_fixture_copies_are_byte_identical_to_the_manifest() -> None:
-    rows = re.findall(r"^\| `bybit/([^`]+)` \|.* \| ([0-9a-f]{16}) \|$",
-                      (HERE / "PROVENANCE.md").read_text(encoding="utf-8"), re.MULTILINE)
-    listed = dict(rows)
-    on_disk = {path.name for path in HERE.iterdir() if path.name != "PROVENANCE.md"}
-    assert set(listed) == on_disk
-    for name, digest in listed.items():
-        assert hashlib.sha256((HERE / name).read_bytes()).hexdigest()[:16] == digest, name
+    helpers.assert_fixtures_match_provenance(HERE)
 
 
 def test_recorded_spot_trades() -> None:
@@ -119,8 +97,7 @@ def test_non_usdt_spot_trades_are_data_without_quotes() -> None:
 
 def test_control_frames_are_not_data() -> None:
     control = [*recorded(CONTROL_FRAMES), recorded(SPOT_TICKERS)[0], recorded(LINEAR_TICKERS)[3]]
-    for frame in control:
-        assert ADAPTER.parse(frame, RECEIVED) == CONTROL, frame
+    helpers.assert_control(ADAPTER, control)
 
 
 def test_other_topics_are_data_without_quotes() -> None:
@@ -171,12 +148,7 @@ def test_garbage_is_malformed(frame: str | bytes) -> None:
 def test_truncated_and_corrupted_frames_raise_only_malformed_frame() -> None:
     samples = [recorded(TRADES)[BATCH], recorded(CONTROL_FRAMES)[0], recorded(SPOT_TICKERS)[1]]
     for frame in samples:
-        variants = [frame[:cut] for cut in range(len(frame))]
-        variants += [frame[:i] + ch + frame[i + 1:] for i in range(0, len(frame), 3)
-                     for ch in '"{}[],:0-x\\']
-        for variant in variants:
-            with contextlib.suppress(MalformedFrame):
-                ADAPTER.parse(variant, RECEIVED)
+        helpers.assert_parse_raises_only_malformed(ADAPTER, helpers.grid_variants(frame))
 
 
 def test_subscriptions_are_split_into_requests_of_ten_topics() -> None:
@@ -230,8 +202,7 @@ def test_replay_round_trip_of_subscriptions() -> None:
     for message in ADAPTER.subscribe_messages(PREWARM):
         answer = replay.handle(message)
         subscribed += answer.subscribe
-        for reply in answer.replies:
-            assert ADAPTER.parse(reply, RECEIVED) == CONTROL
+        helpers.assert_control(ADAPTER, answer.replies)
     assert subscribed == PREWARM
     [unsubscribe] = ADAPTER.unsubscribe_messages(["TON", "1INCH"])
     assert list(replay.handle(unsubscribe).unsubscribe) == ["TON", "1INCH"]
@@ -271,45 +242,32 @@ def test_replay_errors() -> None:
     reply = json.loads(garbage.replies[0])
     assert (reply["success"], reply["req_id"], reply["op"]) == (False, "", "")
     assert reply["ret_msg"].startswith("Failed to decode incoming data")
-    for frame in (bad_topic.replies[0], garbage.replies[0]):
-        assert ADAPTER.parse(frame, RECEIVED) == CONTROL
+    helpers.assert_control(ADAPTER, [bad_topic.replies[0], garbage.replies[0]])
 
 
 def test_replay_rest_ticker_round_trip() -> None:
     replay = bybit.BybitReplay(clock=lambda: CLOCK)
     prices = {"TON": "3.2140", "WLD": "1.187"}
-    status, body = replay.rest_ticker(ADAPTER.rest_ticker_path("TON"), prices) or (0, "")
+    status, body = helpers.rest_answer(replay, ADAPTER.rest_ticker_path("TON"), prices)
     assert status == 200
     expected = Quote("TON", "3.2140", 3.214, 1790000000.75, RECEIVED, "bybit-rest")
     assert ADAPTER.parse_rest_ticker(body.encode(), "TON", RECEIVED) == expected
     assert list(json.loads(body)) == list(json.loads((HERE / REST_TICKER).read_bytes()))
-    status, body = replay.rest_ticker(ADAPTER.rest_ticker_path("XYZ"), prices) or (0, "")
+    status, body = helpers.rest_answer(replay, ADAPTER.rest_ticker_path("XYZ"), prices)
     assert (status, json.loads(body)["retCode"]) == (200, 10001)
     with pytest.raises(MalformedFrame):
         ADAPTER.parse_rest_ticker(body.encode(), "XYZ", RECEIVED)
-    status, body = replay.rest_ticker("/v5/market/tickers?category=spot", prices) or (0, "")
+    status, body = helpers.rest_answer(replay, "/v5/market/tickers?category=spot", prices)
     assert [row["symbol"] for row in json.loads(body)["result"]["list"]] == ["TONUSDT", "WLDUSDT"]
     assert replay.rest_ticker("/api/v5/market/ticker?instId=TON-USDT", prices) is None
 
 
-def _shape(value: Any) -> Any:
-    """The keys (in order) of a JSON value, recursively; leaves become their type name."""
-    if isinstance(value, dict):
-        return [(key, _shape(item)) for key, item in value.items()]
-    if isinstance(value, list):
-        return [_shape(item) for item in value]
-    return type(value).__name__
-
-
 def test_default_replay_file_covers_every_prewarm_asset() -> None:
-    path = resources.files("trinity_beast").joinpath("replay", "default", "bybit.jsonl")
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = helpers.default_replay_lines("bybit")
     template = json.loads(recorded(TRADES)[0])
-    counts: dict[str, int] = {}
     for line in lines:
-        assert _shape(json.loads(line)) == _shape(template)
-        [quote] = ADAPTER.parse(line, RECEIVED).quotes
-        counts[quote.asset] = counts.get(quote.asset, 0) + 1
+        assert helpers.json_shape(json.loads(line)) == helpers.json_shape(template)
+    counts = helpers.quote_counts(ADAPTER, lines, "bybit-ws")
     assert set(counts) == set(PREWARM)
     assert min(counts.values()) >= 6
     first_round = {ADAPTER.parse(line, RECEIVED).quotes[0].asset for line in lines[:24]}

@@ -3,21 +3,17 @@
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import random
-import re
-from importlib import resources
 from typing import Any
 
 import msgspec
 import pytest
 
 from tests.conftest import EXCHANGE_FIXTURES, frames
+from tests.feeds import helpers
+from tests.feeds.helpers import RECEIVED
 from trinity_beast.feeds.base import CONTROL, MalformedFrame, Parsed
 from trinity_beast.feeds.coinbase import ADAPTER, REPLAY, CoinbaseReplay
-from trinity_beast.feeds.registry import adapters, replay_protocols
-from trinity_beast.params.definitions import PREWARM_DEFAULTS
 from trinity_beast.prices.quote import Quote
 
 FIXTURES = EXCHANGE_FIXTURES / "coinbase"
@@ -26,42 +22,26 @@ BTC_USD = frames(FIXTURES / "unattributed-id54863319618_2026-06-14_ws_BTC-USD.js
 CONTROL_FRAMES = frames(FIXTURES / "unattributed-id69468305406_2026-09-05_ws_control.jsonl")
 TICKERS_INTX = frames(FIXTURES / "unattributed-id69468305406_2026-09-05_ws_ticker_INTX.jsonl")
 REST_PRODUCT = (FIXTURES / "fastmm_2026-09-30_rest_v3_market_products_BTC-USD.json").read_bytes()
-RECEIVED = 1_800_000_000.25
 CLOCK = 1_790_000_000.125
 
 
 def edited(frame: str, **trade_fields: Any) -> str:
     """A recorded frame with fields of its first trade replaced (``None`` deletes the field)."""
-    message = msgspec.json.decode(frame)
-    trade = message["events"][0]["trades"][0]
-    for key, value in trade_fields.items():
-        if value is None:
-            del trade[key]
-        else:
-            trade[key] = value
-    return msgspec.json.encode(message).decode()
+    return helpers.edited_json(frame, trade_fields, "events", 0, "trades", 0, delete=None)
 
 
 def test_fixture_copies_are_the_manifest_files() -> None:
-    rows = re.findall(r"^\| `coinbase/([^`]+)` \|.*\| ([0-9a-f]{16}) \|$",
-                      (FIXTURES / "PROVENANCE.md").read_text(), re.MULTILINE)
-    files = {p.name for p in FIXTURES.iterdir() if p.name != "PROVENANCE.md"}
-    assert {name for name, _ in rows} == files
-    for name, digest in rows:
-        assert hashlib.sha256((FIXTURES / name).read_bytes()).hexdigest()[:16] == digest
+    helpers.assert_fixtures_match_provenance(FIXTURES)
 
 
 def test_the_registry_finds_the_module() -> None:
-    assert adapters()["coinbase"] is ADAPTER
-    assert replay_protocols()["coinbase"] is REPLAY
+    helpers.assert_registered(ADAPTER, REPLAY)
 
 
 def test_endpoints_and_tags() -> None:
-    assert (ADAPTER.name, ADAPTER.source, ADAPTER.rest_source) == (
-        "coinbase", "coinbase-ws", "coinbase-rest")
-    assert ADAPTER.ws_url == "wss://advanced-trade-ws.coinbase.com"
-    assert ADAPTER.rest_url == "https://api.coinbase.com"
-    assert ADAPTER.ws_path == "/coinbase"
+    assert helpers.endpoints(ADAPTER) == (
+        "coinbase", "coinbase-ws", "coinbase-rest", "wss://advanced-trade-ws.coinbase.com",
+        "https://api.coinbase.com", "/coinbase")
     assert ADAPTER.keepalive_seconds is None
     assert ADAPTER.keepalive_message() is None
     assert ADAPTER.symbol("btc") == "BTC-USD"
@@ -135,6 +115,7 @@ def test_one_broken_trade_spoils_the_whole_frame() -> None:
     "", "{", "[]", "null", "42", '"market_trades"', "not json", b"\xff\xfe",
     '{"channel":"market_trades"}', '{"channel":"market_trades","events":{}}',
     '{"channel":"market_trades","events":[{"trades":{}}]}', '{"channel":7}',
+    '{"x":' * 50_000,
 ])
 def test_garbage_is_a_malformed_frame(frame: str | bytes) -> None:
     with pytest.raises(MalformedFrame):
@@ -143,16 +124,8 @@ def test_garbage_is_a_malformed_frame(frame: str | bytes) -> None:
 
 def test_truncated_and_corrupted_frames_raise_only_malformed_frame() -> None:
     rng = random.Random(7)
-    recorded = [*TRADES, *BTC_USD, *CONTROL_FRAMES, *TICKERS_INTX]
-    for frame in recorded:
-        variants = [frame[:cut] for cut in range(len(frame))]
-        for _ in range(30):
-            chars = list(frame)
-            chars[rng.randrange(len(chars))] = rng.choice('{}[]",:0a\\\x00é')
-            variants.append("".join(chars))
-        for variant in variants:
-            with contextlib.suppress(MalformedFrame):
-                ADAPTER.parse(variant, RECEIVED)
+    for frame in [*TRADES, *BTC_USD, *CONTROL_FRAMES, *TICKERS_INTX]:
+        helpers.assert_parse_raises_only_malformed(ADAPTER, helpers.random_variants(frame, rng))
 
 
 def test_subscribe_and_unsubscribe_frames() -> None:
@@ -197,8 +170,7 @@ def test_replay_acks_what_the_adapter_subscribes() -> None:
         '"events":[{"subscriptions":{"heartbeats":["heartbeats"]}}]}']
     (unsubscribe,) = (replay.handle(m) for m in ADAPTER.unsubscribe_messages(["ETH"]))
     assert unsubscribe.unsubscribe == ["ETH"]
-    for reply in (*trades.replies, *heartbeats.replies, *unsubscribe.replies):
-        assert ADAPTER.parse(reply, RECEIVED) == CONTROL
+    helpers.assert_control(ADAPTER, [*trades.replies, *heartbeats.replies, *unsubscribe.replies])
 
 
 def test_replay_heartbeat_follows_the_recorded_frame() -> None:
@@ -224,9 +196,7 @@ def test_replay_refuses_what_it_cannot_serve(request_text: str) -> None:
 
 
 def test_replay_rest_ticker_round_trip() -> None:
-    answer = REPLAY.rest_ticker(ADAPTER.rest_ticker_path("ETH"), {"ETH": "2650.125"})
-    assert answer is not None
-    status, body = answer
+    status, body = helpers.rest_answer(REPLAY, ADAPTER.rest_ticker_path("ETH"), {"ETH": "2650.125"})
     assert status == 200
     assert list(msgspec.json.decode(body)) == list(msgspec.json.decode(REST_PRODUCT))
     assert ADAPTER.parse_rest_ticker(body.encode(), "ETH", RECEIVED) == Quote(
@@ -243,17 +213,13 @@ def test_replay_rest_ticker_refusals() -> None:
 
 
 def test_default_replay_file_covers_every_prewarm_asset() -> None:
-    path = resources.files("trinity_beast") / "replay/default/coinbase.jsonl"
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = helpers.default_replay_lines("coinbase")
     template = msgspec.json.decode(TRADES[1])
-    counts: dict[str, int] = {}
     for line in lines:
         message = msgspec.json.decode(line)
         assert list(message) == list(template)
         assert list(message["events"][0]["trades"][0]) == list(
             template["events"][0]["trades"][0])
-        (quote,) = ADAPTER.parse(line, RECEIVED).quotes
-        assert quote.source == "coinbase-ws"
-        counts[quote.asset] = counts.get(quote.asset, 0) + 1
-    assert set(counts) == {a.upper() for a in PREWARM_DEFAULTS["coinbase"].split(",")}
+    counts = helpers.quote_counts(ADAPTER, lines, "coinbase-ws")
+    assert set(counts) == set(helpers.prewarm_assets("coinbase"))
     assert min(counts.values()) >= 6

@@ -3,76 +3,54 @@ one-field edits of them, its replay side, and the default replay data."""
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
-import re
-from importlib import resources
 from typing import Any
 
 import pytest
 
 from tests.conftest import EXCHANGE_FIXTURES, frames
-from trinity_beast.feeds import gateio, registry
+from tests.feeds import helpers
+from tests.feeds.helpers import DATA_WITHOUT_QUOTES, DELETE, RECEIVED
+from trinity_beast.feeds import gateio
 from trinity_beast.feeds.base import CONTROL, MalformedFrame, Parsed
-from trinity_beast.params.definitions import PREWARM_DEFAULTS
 from trinity_beast.prices.quote import Quote
 
 HERE = EXCHANGE_FIXTURES / "gateio"
 ADAPTER = gateio.ADAPTER
-RECEIVED = 1_800_000_000.25
 CLOCK = 1_790_000_000.75
-PREWARM = [asset.upper() for asset in PREWARM_DEFAULTS["gateio"].split(",")]
-DATA_WITHOUT_QUOTES = Parsed((), True)
+PREWARM = helpers.prewarm_assets("gateio")
 
 MODERN_TRADE = "unattributed-id26134566678_2023-01-04_ws_spot_trades.jsonl"
 ACKS = "cryptofeed_2021-04-22_subscribe_ack.jsonl"
 REST_TICKER = "unattributed-id68478268746_2026-09-25_rest_spot_tickers_BTC_USDT.json"
-DELETE = object()
 
 
 def recorded(name: str) -> list[str]:
     return frames(HERE / name)
 
 
-def ws_quote(asset: str, price: str, exchange_ts: float) -> Quote:
-    return Quote(asset, price, float(price), exchange_ts, RECEIVED, "gateio-ws")
+ws_quote = helpers.quote_factory("gateio-ws")
 
 
 def edited(trade_changes: dict[str, Any], name: str = MODERN_TRADE) -> str:
     """The recorded frame with fields of its trade (``result``) changed or deleted."""
-    message = json.loads(recorded(name)[0])
-    for key, value in trade_changes.items():
-        if value is DELETE:
-            del message["result"][key]
-        else:
-            message["result"][key] = value
-    return json.dumps(message, separators=(",", ":"))
+    return helpers.edited_json(recorded(name)[0], trade_changes, "result")
 
 
 def test_identity_and_registry() -> None:
-    assert (ADAPTER.name, ADAPTER.source, ADAPTER.rest_source) == (
-        "gateio", "gateio-ws", "gateio-rest")
-    assert ADAPTER.ws_url == "wss://api.gateio.ws/ws/v4/"
-    assert ADAPTER.rest_url == "https://api.gateio.ws"
-    assert ADAPTER.ws_path == "/gateio/ws/v4/"
+    assert helpers.endpoints(ADAPTER) == (
+        "gateio", "gateio-ws", "gateio-rest", "wss://api.gateio.ws/ws/v4/", "https://api.gateio.ws",
+        "/gateio/ws/v4/")
     assert ADAPTER.keepalive_seconds == 15.0
     assert ADAPTER.symbol("BTC") == "BTC_USDT"
-    assert registry.adapters()["gateio"] is ADAPTER
-    assert registry.replay_protocols()["gateio"] is gateio.REPLAY
+    helpers.assert_registered(ADAPTER, gateio.REPLAY)
     assert gateio.REPLAY.heartbeat_seconds is None
     assert gateio.REPLAY.heartbeat() is None
     assert gateio.REPLAY.greeting() == []
 
 
 def test_fixture_copies_are_byte_identical_to_the_manifest() -> None:
-    rows = re.findall(r"^\| `gateio/([^`]+)` \|.* \| ([0-9a-f]{16}) \|$",
-                      (HERE / "PROVENANCE.md").read_text(encoding="utf-8"), re.MULTILINE)
-    listed = dict(rows)
-    on_disk = {path.name for path in HERE.iterdir() if path.name != "PROVENANCE.md"}
-    assert set(listed) == on_disk
-    for name, digest in listed.items():
-        assert hashlib.sha256((HERE / name).read_bytes()).hexdigest()[:16] == digest, name
+    helpers.assert_fixtures_match_provenance(HERE)
 
 
 def test_modern_trade_frame() -> None:
@@ -126,8 +104,7 @@ def test_control_frames_are_not_data() -> None:
         '{"time":1626965030,"channel":"","event":"","error":{"code":1,'
         '"message":"request payload does not follow json schema"},"result":null}',
     ]
-    for frame in control:
-        assert ADAPTER.parse(frame, RECEIVED) == CONTROL, frame
+    helpers.assert_control(ADAPTER, control)
 
 
 @pytest.mark.parametrize("name", [
@@ -185,12 +162,7 @@ def test_truncated_and_corrupted_frames_raise_only_malformed_frame() -> None:
     samples = [recorded(MODERN_TRADE)[0], recorded(ACKS)[0],
                recorded("cryptofeed_2021-04-22_ws_spot_trades.jsonl")[0]]
     for frame in samples:
-        variants = [frame[:cut] for cut in range(len(frame))]
-        variants += [frame[:i] + ch + frame[i + 1:] for i in range(0, len(frame), 3)
-                     for ch in '"{}[],:0-x\\']
-        for variant in variants:
-            with contextlib.suppress(MalformedFrame):
-                ADAPTER.parse(variant, RECEIVED)
+        helpers.assert_parse_raises_only_malformed(ADAPTER, helpers.grid_variants(frame))
 
 
 def test_subscribe_and_unsubscribe_messages_are_exact() -> None:
@@ -272,48 +244,35 @@ def test_replay_pong_and_errors() -> None:
         "code": 2, "message": "unknown currency pair GIBBERISH_USD"}
     bad_channel = replay.handle('{"time":1,"channel":"spot.nope","event":"subscribe"}')
     assert json.loads(bad_channel.replies[0])["error"]["code"] == 2
-    for reply in (pong, schema_error, bad_pair.replies[0], bad_channel.replies[0]):
-        assert ADAPTER.parse(reply, RECEIVED) == CONTROL
+    replies = [pong, schema_error, bad_pair.replies[0], bad_channel.replies[0]]
+    helpers.assert_control(ADAPTER, replies)
 
 
 def test_replay_rest_ticker_round_trip() -> None:
     replay = gateio.REPLAY
     prices = {"BNB": "612.40", "TRX": "0.2431"}
-    status, body = replay.rest_ticker(ADAPTER.rest_ticker_path("BNB"), prices) or (0, "")
+    status, body = helpers.rest_answer(replay, ADAPTER.rest_ticker_path("BNB"), prices)
     assert status == 200
     quote = ADAPTER.parse_rest_ticker(body.encode(), "BNB", RECEIVED)
     assert (quote.asset, quote.price, quote.source) == ("BNB", "612.40", "gateio-rest")
     template = json.loads((HERE / REST_TICKER).read_bytes())
     assert [list(row) for row in json.loads(body)] == [list(template[0])]
-    status, body = replay.rest_ticker(ADAPTER.rest_ticker_path("XYZ"), prices) or (0, "")
+    status, body = helpers.rest_answer(replay, ADAPTER.rest_ticker_path("XYZ"), prices)
     assert status == 400
     assert json.loads(body)["label"] == "INVALID_CURRENCY_PAIR"
     with pytest.raises(MalformedFrame):
         ADAPTER.parse_rest_ticker(body.encode(), "XYZ", RECEIVED)
-    status, body = replay.rest_ticker("/api/v4/spot/tickers", prices) or (0, "")
+    status, body = helpers.rest_answer(replay, "/api/v4/spot/tickers", prices)
     assert [row["currency_pair"] for row in json.loads(body)] == ["BNB_USDT", "TRX_USDT"]
     assert replay.rest_ticker("/v5/market/tickers?category=spot&symbol=BNBUSDT", prices) is None
 
 
-def _shape(value: Any) -> Any:
-    """The keys (in order) of a JSON value, recursively; leaves become their type name."""
-    if isinstance(value, dict):
-        return [(key, _shape(item)) for key, item in value.items()]
-    if isinstance(value, list):
-        return [_shape(item) for item in value]
-    return type(value).__name__
-
-
 def test_default_replay_file_covers_every_prewarm_asset() -> None:
-    path = resources.files("trinity_beast").joinpath("replay", "default", "gateio.jsonl")
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = helpers.default_replay_lines("gateio")
     template = json.loads(recorded(MODERN_TRADE)[0])
-    counts: dict[str, int] = {}
     for line in lines:
-        assert _shape(json.loads(line)) == _shape(template)
-        quotes = ADAPTER.parse(line, RECEIVED).quotes
-        assert len(quotes) == 1
-        counts[quotes[0].asset] = counts.get(quotes[0].asset, 0) + 1
+        assert helpers.json_shape(json.loads(line)) == helpers.json_shape(template)
+    counts = helpers.quote_counts(ADAPTER, lines, "gateio-ws")
     assert set(counts) == set(PREWARM)
     assert min(counts.values()) >= 6
     first_round = {ADAPTER.parse(line, RECEIVED).quotes[0].asset for line in lines[:24]}

@@ -3,21 +3,17 @@
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import random
-import re
-from importlib import resources
 from typing import Any
 
 import msgspec
 import pytest
 
 from tests.conftest import EXCHANGE_FIXTURES, frames
+from tests.feeds import helpers
+from tests.feeds.helpers import RECEIVED
 from trinity_beast.feeds.base import CONTROL, MalformedFrame, Parsed
 from trinity_beast.feeds.gemini import ADAPTER, REPLAY, GeminiReplay
-from trinity_beast.feeds.registry import adapters, replay_protocols
-from trinity_beast.params.definitions import PREWARM_DEFAULTS
 from trinity_beast.prices.quote import Quote
 
 FIXTURES = EXCHANGE_FIXTURES / "gemini"
@@ -26,41 +22,26 @@ BOOK_TICKERS = frames(FIXTURES / "fastmm_2026-09-30_ws_bookTicker.jsonl")
 DEPTH_UPDATES = frames(FIXTURES / "fastmm_2026-09-30_ws_depthUpdate_diff_small.jsonl")
 REPLIES = frames(FIXTURES / "fastmm_2026-09-30_ws_control_replies.jsonl")
 PUB_TICKERS = frames(FIXTURES / "ccxt_static_rest_v1_pubticker.jsonl")
-RECEIVED = 1_800_000_000.25
 CLOCK = 1_790_000_000.125
 
 
 def edited(frame: str, **fields: Any) -> str:
     """A recorded frame with fields replaced (``None`` deletes the field)."""
-    message = msgspec.json.decode(frame)
-    for key, value in fields.items():
-        if value is None:
-            del message[key]
-        else:
-            message[key] = value
-    return msgspec.json.encode(message).decode()
+    return helpers.edited_json(frame, fields, delete=None)
 
 
 def test_fixture_copies_are_the_manifest_files() -> None:
-    rows = re.findall(r"^\| `gemini/([^`]+)` \|.*\| ([0-9a-f]{16}) \|$",
-                      (FIXTURES / "PROVENANCE.md").read_text(), re.MULTILINE)
-    files = {p.name for p in FIXTURES.iterdir() if p.name != "PROVENANCE.md"}
-    assert {name for name, _ in rows} == files
-    for name, digest in rows:
-        assert hashlib.sha256((FIXTURES / name).read_bytes()).hexdigest()[:16] == digest
+    helpers.assert_fixtures_match_provenance(FIXTURES)
 
 
 def test_the_registry_finds_the_module() -> None:
-    assert adapters()["gemini"] is ADAPTER
-    assert replay_protocols()["gemini"] is REPLAY
+    helpers.assert_registered(ADAPTER, REPLAY)
 
 
 def test_endpoints_tags_and_keepalive() -> None:
-    assert (ADAPTER.name, ADAPTER.source, ADAPTER.rest_source) == (
-        "gemini", "gemini-ws", "gemini-rest")
-    assert ADAPTER.ws_url == "wss://ws.gemini.com"
-    assert ADAPTER.rest_url == "https://api.gemini.com"
-    assert ADAPTER.ws_path == "/gemini"
+    assert helpers.endpoints(ADAPTER) == (
+        "gemini", "gemini-ws", "gemini-rest", "wss://ws.gemini.com", "https://api.gemini.com",
+        "/gemini")
     assert ADAPTER.keepalive_seconds == 30.0
     assert ADAPTER.keepalive_message() == '{"id":"ping","method":"ping"}'
     assert ADAPTER.symbol("BTC") == "btcusd"
@@ -105,6 +86,7 @@ def test_a_broken_trade_is_a_malformed_frame(fields: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("frame", [
     "", "{", "[]", "[{}]", "null", "42", '"btcusd"', "not json", b"\xff\xfe", '{"s":null,"t":',
+    '{"x":' * 50_000,
 ])
 def test_garbage_is_a_malformed_frame(frame: str | bytes) -> None:
     with pytest.raises(MalformedFrame):
@@ -114,14 +96,7 @@ def test_garbage_is_a_malformed_frame(frame: str | bytes) -> None:
 def test_truncated_and_corrupted_frames_raise_only_malformed_frame() -> None:
     rng = random.Random(7)
     for frame in [*TRADES, *BOOK_TICKERS, *DEPTH_UPDATES, *REPLIES]:
-        variants = [frame[:cut] for cut in range(len(frame))]
-        for _ in range(30):
-            chars = list(frame)
-            chars[rng.randrange(len(chars))] = rng.choice('{}[]",:0a\\\x00é')
-            variants.append("".join(chars))
-        for variant in variants:
-            with contextlib.suppress(MalformedFrame):
-                ADAPTER.parse(variant, RECEIVED)
+        helpers.assert_parse_raises_only_malformed(ADAPTER, helpers.random_variants(frame, rng))
 
 
 def test_subscribe_and_unsubscribe_frames() -> None:
@@ -167,8 +142,7 @@ def test_replay_acks_what_the_adapter_subscribes() -> None:
     (unsubscribe,) = (REPLAY.handle(m) for m in ADAPTER.unsubscribe_messages(["AAVE"]))
     assert unsubscribe.replies == ['{"id":"unsubscribe","status":200}']
     assert unsubscribe.unsubscribe == ["AAVE"]
-    for reply in (*subscribe.replies, *unsubscribe.replies):
-        assert ADAPTER.parse(reply, RECEIVED) == CONTROL
+    helpers.assert_control(ADAPTER, [*subscribe.replies, *unsubscribe.replies])
 
 
 def test_replay_answers_ping_and_time_as_recorded() -> None:
@@ -219,13 +193,10 @@ def test_replay_rest_ticker_refusals() -> None:
 
 
 def test_default_replay_file_covers_every_prewarm_asset() -> None:
-    path = resources.files("trinity_beast") / "replay/default/gemini.jsonl"
+    lines = helpers.default_replay_lines("gemini")
     template_keys = list(msgspec.json.decode(TRADES[0]))
-    counts: dict[str, int] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in lines:
         assert list(msgspec.json.decode(line)) == template_keys
-        (quote,) = ADAPTER.parse(line, RECEIVED).quotes
-        assert quote.source == "gemini-ws"
-        counts[quote.asset] = counts.get(quote.asset, 0) + 1
-    assert set(counts) == {a.upper() for a in PREWARM_DEFAULTS["gemini"].split(",")}
+    counts = helpers.quote_counts(ADAPTER, lines, "gemini-ws")
+    assert set(counts) == set(helpers.prewarm_assets("gemini"))
     assert min(counts.values()) >= 6

@@ -3,20 +3,16 @@
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import random
-import re
-from importlib import resources
 
 import msgspec
 import pytest
 
 from tests.conftest import EXCHANGE_FIXTURES, frames
+from tests.feeds import helpers
+from tests.feeds.helpers import RECEIVED
 from trinity_beast.feeds.base import CONTROL, MalformedFrame, Parsed
 from trinity_beast.feeds.kraken import ADAPTER, REPLAY, KrakenReplay
-from trinity_beast.feeds.registry import adapters, replay_protocols
-from trinity_beast.params.definitions import PREWARM_DEFAULTS
 from trinity_beast.prices.quote import Quote
 
 FIXTURES = EXCHANGE_FIXTURES / "kraken"
@@ -30,31 +26,22 @@ STATUS_2, ACK_2, TICKER_2 = frames(
     FIXTURES / "unattributed-id71386173628_2026-10-03_ws_frames.jsonl")
 REST_TICKER = (
     FIXTURES / "unattributed-id68478268746_2026-09-25_rest_Ticker_pair-XBTUSD.json").read_bytes()
-RECEIVED = 1_800_000_000.25
 CLOCK = 1_790_000_000.125
-PREWARM_ASSETS = [a.upper() for a in PREWARM_DEFAULTS["kraken"].split(",")]
+PREWARM_ASSETS = helpers.prewarm_assets("kraken")
 
 
 def test_fixture_copies_are_the_manifest_files() -> None:
-    rows = re.findall(r"^\| `kraken/([^`]+)` \|.*\| ([0-9a-f]{16}) \|$",
-                      (FIXTURES / "PROVENANCE.md").read_text(), re.MULTILINE)
-    files = {p.name for p in FIXTURES.iterdir() if p.name != "PROVENANCE.md"}
-    assert {name for name, _ in rows} == files
-    for name, digest in rows:
-        assert hashlib.sha256((FIXTURES / name).read_bytes()).hexdigest()[:16] == digest
+    helpers.assert_fixtures_match_provenance(FIXTURES)
 
 
 def test_the_registry_finds_the_module() -> None:
-    assert adapters()["kraken"] is ADAPTER
-    assert replay_protocols()["kraken"] is REPLAY
+    helpers.assert_registered(ADAPTER, REPLAY)
 
 
 def test_endpoints_tags_and_keepalive() -> None:
-    assert (ADAPTER.name, ADAPTER.source, ADAPTER.rest_source) == (
-        "kraken", "kraken-ws", "kraken-rest")
-    assert ADAPTER.ws_url == "wss://ws.kraken.com/v2"
-    assert ADAPTER.rest_url == "https://api.kraken.com"
-    assert ADAPTER.ws_path == "/kraken/v2"
+    assert helpers.endpoints(ADAPTER) == (
+        "kraken", "kraken-ws", "kraken-rest", "wss://ws.kraken.com/v2", "https://api.kraken.com",
+        "/kraken/v2")
     assert ADAPTER.keepalive_seconds == 30.0
     assert ADAPTER.keepalive_message() == '{"method":"ping"}'
 
@@ -136,6 +123,7 @@ def test_one_broken_trade_spoils_the_whole_batch() -> None:
 @pytest.mark.parametrize("frame", [
     "", "{", "[]", "null", "42", '"trade"', "not json", b"\xff\xfe", '{"channel":"trade"}',
     '{"channel":"trade","data":{}}', '{"channel":"trade","data":[1]}', '{"channel":5}',
+    '{"x":' * 50_000,
 ])
 def test_garbage_is_a_malformed_frame(frame: str | bytes) -> None:
     with pytest.raises(MalformedFrame):
@@ -145,14 +133,7 @@ def test_garbage_is_a_malformed_frame(frame: str | bytes) -> None:
 def test_truncated_and_corrupted_frames_raise_only_malformed_frame() -> None:
     rng = random.Random(7)
     for frame in [TRADE, USDT_TRADES, HEARTBEAT, STATUS, ACK, TICKER, STATUS_2, ACK_2, TICKER_2]:
-        variants = [frame[:cut] for cut in range(len(frame))]
-        for _ in range(30):
-            chars = list(frame)
-            chars[rng.randrange(len(chars))] = rng.choice('{}[]",:0a\\\x00é')
-            variants.append("".join(chars))
-        for variant in variants:
-            with contextlib.suppress(MalformedFrame):
-                ADAPTER.parse(variant, RECEIVED)
+        helpers.assert_parse_raises_only_malformed(ADAPTER, helpers.random_variants(frame, rng))
 
 
 def test_subscribe_and_unsubscribe_frames() -> None:
@@ -222,8 +203,7 @@ def test_replay_acks_every_symbol_the_adapter_subscribes() -> None:
     assert unsubscribe.replies == [
         '{"method":"unsubscribe","result":{"channel":"trade","symbol":"ALGO/USD"},"success":true,'
         '"time_in":"2026-09-21T14:13:20.125000Z","time_out":"2026-09-21T14:13:20.125000Z"}']
-    for reply in (*subscribe.replies, *unsubscribe.replies):
-        assert ADAPTER.parse(reply, RECEIVED) == CONTROL
+    helpers.assert_control(ADAPTER, [*subscribe.replies, *unsubscribe.replies])
 
 
 def test_replay_answers_pings() -> None:
@@ -246,8 +226,7 @@ def test_replay_refusals() -> None:
     assert list(pair.subscribe) == []
     garbage = replay.handle("{")
     assert garbage.replies == [f'{{"error":"EGeneral:Invalid arguments","success":false,{times}}}']
-    for reply in (*pair.replies, *garbage.replies):
-        assert ADAPTER.parse(reply, RECEIVED) == CONTROL
+    helpers.assert_control(ADAPTER, [*pair.replies, *garbage.replies])
 
 
 def test_replay_rest_batch_round_trip() -> None:
@@ -256,9 +235,7 @@ def test_replay_rest_batch_round_trip() -> None:
     assets = [*PREWARM_ASSETS, "BTC", "ETH"]
     path = ADAPTER.rest_batch_path(assets)
     assert path is not None
-    answer = REPLAY.rest_ticker(path, prices)
-    assert answer is not None
-    status, body = answer
+    status, body = helpers.rest_answer(REPLAY, path, prices)
     assert status == 200
     assert {"XXBTZUSD", "XETHZUSD", "ALGOUSD", "PHAUSD"} <= set(msgspec.json.decode(body)["result"])
     quotes = ADAPTER.parse_rest_batch(body.encode(), assets, RECEIVED)
@@ -267,8 +244,7 @@ def test_replay_rest_batch_round_trip() -> None:
 
 
 def test_replay_rest_ticker_round_trip_and_refusal() -> None:
-    answer = REPLAY.rest_ticker(ADAPTER.rest_ticker_path("BTC"), {"BTC": "84036.10000"})
-    assert answer is not None
+    answer = helpers.rest_answer(REPLAY, ADAPTER.rest_ticker_path("BTC"), {"BTC": "84036.10000"})
     assert list(msgspec.json.decode(answer[1])["result"]["XXBTZUSD"]) == list(
         msgspec.json.decode(REST_TICKER)["result"]["XXBTZUSD"])
     assert ADAPTER.parse_rest_ticker(answer[1].encode(), "BTC", RECEIVED).price == "84036.10000"
@@ -279,15 +255,12 @@ def test_replay_rest_ticker_round_trip_and_refusal() -> None:
 
 
 def test_default_replay_file_covers_every_prewarm_asset() -> None:
-    path = resources.files("trinity_beast") / "replay/default/kraken.jsonl"
+    lines = helpers.default_replay_lines("kraken")
     template = msgspec.json.decode(USDT_TRADES)
-    counts: dict[str, int] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in lines:
         message = msgspec.json.decode(line)
         assert list(message) == list(template)
         assert all(list(t) == list(template["data"][0]) for t in message["data"])
-        (quote,) = ADAPTER.parse(line, RECEIVED).quotes
-        assert quote.source == "kraken-ws"
-        counts[quote.asset] = counts.get(quote.asset, 0) + 1
+    counts = helpers.quote_counts(ADAPTER, lines, "kraken-ws")
     assert set(counts) == set(PREWARM_ASSETS)
     assert min(counts.values()) >= 6

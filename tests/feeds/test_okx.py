@@ -3,27 +3,22 @@ one-field edits of them, its replay side, and the default replay data."""
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
-import re
-from importlib import resources
 from typing import Any
 
 import pytest
 
 from tests.conftest import EXCHANGE_FIXTURES, frames
-from trinity_beast.feeds import okx, registry
-from trinity_beast.feeds.base import CONTROL, RECONNECT, MalformedFrame, Parsed
-from trinity_beast.params.definitions import PREWARM_DEFAULTS
+from tests.feeds import helpers
+from tests.feeds.helpers import DATA_WITHOUT_QUOTES, DELETE, RECEIVED
+from trinity_beast.feeds import okx
+from trinity_beast.feeds.base import RECONNECT, MalformedFrame, Parsed
 from trinity_beast.prices.quote import Quote
 
 HERE = EXCHANGE_FIXTURES / "okx"
 ADAPTER = okx.ADAPTER
-RECEIVED = 1_800_000_000.25
 CLOCK = 1_790_000_000.75
-PREWARM = [asset.upper() for asset in PREWARM_DEFAULTS["okx"].split(",")]
-DATA_WITHOUT_QUOTES = Parsed((), True)
+PREWARM = helpers.prewarm_assets("okx")
 
 TRADES = "cryptofeed_2022-05-13_ws_trades.jsonl"
 SPOT_TRADE = 2  # the first BTC-USDT line of TRADES
@@ -32,26 +27,18 @@ REST_TICKER = "unattributed-id68478268746_2026-09-25_rest_market_ticker_BTC-USDT
 # The 64008 notice as EXCHANGES.md §6 quotes it from the OKX docs (no recorded copy exists).
 NOTICE = ('{"event":"notice","code":"64008","msg":"The connection will soon be closed for a '
           'service upgrade. Please reconnect."}')
-DELETE = object()
 
 
 def recorded(name: str) -> list[str]:
     return frames(HERE / name)
 
 
-def ws_quote(asset: str, price: str, exchange_ts: float) -> Quote:
-    return Quote(asset, price, float(price), exchange_ts, RECEIVED, "okx-ws")
+ws_quote = helpers.quote_factory("okx-ws")
 
 
 def edited(changes: dict[str, Any], line: int = SPOT_TRADE) -> str:
     """A recorded BTC-USDT trades frame with fields of its trade changed or deleted."""
-    message = json.loads(recorded(TRADES)[line])
-    for key, value in changes.items():
-        if value is DELETE:
-            del message["data"][0][key]
-        else:
-            message["data"][0][key] = value
-    return json.dumps(message, separators=(",", ":"))
+    return helpers.edited_json(recorded(TRADES)[line], changes, "data", 0)
 
 
 def batched(*lines: int) -> str:
@@ -62,27 +49,19 @@ def batched(*lines: int) -> str:
 
 
 def test_identity_and_registry() -> None:
-    assert (ADAPTER.name, ADAPTER.source, ADAPTER.rest_source) == ("okx", "okx-ws", "okx-rest")
-    assert ADAPTER.ws_url == "wss://ws.okx.com:8443/ws/v5/public"
-    assert ADAPTER.rest_url == "https://www.okx.com"
-    assert ADAPTER.ws_path == "/okx/ws/v5/public"
+    assert helpers.endpoints(ADAPTER) == (
+        "okx", "okx-ws", "okx-rest", "wss://ws.okx.com:8443/ws/v5/public", "https://www.okx.com",
+        "/okx/ws/v5/public")
     assert ADAPTER.keepalive_seconds is not None
     assert ADAPTER.keepalive_seconds < 30  # OKX drops connections silent for 30 s
     assert ADAPTER.symbol("BTC") == "BTC-USDT"
-    assert registry.adapters()["okx"] is ADAPTER
-    assert registry.replay_protocols()["okx"] is okx.REPLAY
+    helpers.assert_registered(ADAPTER, okx.REPLAY)
     assert okx.REPLAY.heartbeat_seconds is None
     assert okx.REPLAY.heartbeat() is None
 
 
 def test_fixture_copies_are_byte_identical_to_the_manifest() -> None:
-    rows = re.findall(r"^\| `okx/([^`]+)` \|.* \| ([0-9a-f]{16}) \|$",
-                      (HERE / "PROVENANCE.md").read_text(encoding="utf-8"), re.MULTILINE)
-    listed = dict(rows)
-    on_disk = {path.name for path in HERE.iterdir() if path.name != "PROVENANCE.md"}
-    assert set(listed) == on_disk
-    for name, digest in listed.items():
-        assert hashlib.sha256((HERE / name).read_bytes()).hexdigest()[:16] == digest, name
+    helpers.assert_fixtures_match_provenance(HERE)
 
 
 def test_recorded_trades_of_several_instruments() -> None:
@@ -141,8 +120,7 @@ def test_control_frames_are_not_data() -> None:
         (HERE / "okx_text_pong_frame.txt").read_bytes(),
         '{"event":"notice","code":"64000","msg":"another notice"}',
     ]
-    for frame in control:
-        assert ADAPTER.parse(frame, RECEIVED) == CONTROL, frame
+    helpers.assert_control(ADAPTER, control)
 
 
 def test_service_upgrade_notice_asks_for_a_reconnect() -> None:
@@ -202,12 +180,7 @@ def test_garbage_is_malformed(frame: str | bytes) -> None:
 def test_truncated_and_corrupted_frames_raise_only_malformed_frame() -> None:
     samples = [batched(3, 6), NOTICE, recorded(CONTROL_FRAMES)[1]]
     for frame in samples:
-        variants = [frame[:cut] for cut in range(len(frame))]
-        variants += [frame[:i] + ch + frame[i + 1:] for i in range(0, len(frame), 3)
-                     for ch in '"{}[],:0-x\\']
-        for variant in variants:
-            with contextlib.suppress(MalformedFrame):
-                ADAPTER.parse(variant, RECEIVED)
+        helpers.assert_parse_raises_only_malformed(ADAPTER, helpers.grid_variants(frame))
 
 
 def test_subscribe_and_unsubscribe_messages_are_exact() -> None:
@@ -264,8 +237,7 @@ def test_replay_round_trip_of_subscriptions() -> None:
     answer = okx.REPLAY.handle(subscribe)
     assert list(answer.subscribe) == PREWARM
     assert len(answer.replies) == len(PREWARM)  # one ack per arg, as the venue does
-    for reply in answer.replies:
-        assert ADAPTER.parse(reply, RECEIVED) == CONTROL
+    helpers.assert_control(ADAPTER, answer.replies)
     assert answer.replies[0] == (
         '{"event":"subscribe","arg":{"channel":"trades","instId":"KAS-USDT"},"connId":"320a0cf9"}')
     template = json.loads(recorded(CONTROL_FRAMES)[1])
@@ -287,45 +259,32 @@ def test_replay_pong_and_errors() -> None:
     assert garbage.replies == (
         '{"event":"error","msg":"Illegal request: {\\"op\\":\\"subscribe\\",","code":"60012",'
         '"connId":"320a0cf9"}',)
-    for frame in (*unknown.replies, *garbage.replies, "pong"):
-        assert ADAPTER.parse(frame, RECEIVED) == CONTROL
+    helpers.assert_control(ADAPTER, [*unknown.replies, *garbage.replies, "pong"])
 
 
 def test_replay_rest_ticker_round_trip() -> None:
     replay = okx.OkxReplay(clock=lambda: CLOCK)
     prices = {"KAS": "0.08712", "W": "0.0912"}
-    status, body = replay.rest_ticker(ADAPTER.rest_ticker_path("KAS"), prices) or (0, "")
+    status, body = helpers.rest_answer(replay, ADAPTER.rest_ticker_path("KAS"), prices)
     assert status == 200
     expected = Quote("KAS", "0.08712", 0.08712, 1790000000.75, RECEIVED, "okx-rest")
     assert ADAPTER.parse_rest_ticker(body.encode(), "KAS", RECEIVED) == expected
     template = json.loads((HERE / REST_TICKER).read_bytes())
     assert list(json.loads(body)) == list(template)
     assert list(json.loads(body)["data"][0]) == list(template["data"][0])
-    status, body = replay.rest_ticker(ADAPTER.rest_ticker_path("XYZ"), prices) or (0, "")
+    status, body = helpers.rest_answer(replay, ADAPTER.rest_ticker_path("XYZ"), prices)
     assert (status, json.loads(body)["code"]) == (200, "51001")
     with pytest.raises(MalformedFrame):
         ADAPTER.parse_rest_ticker(body.encode(), "XYZ", RECEIVED)
     assert replay.rest_ticker("/api/v4/spot/tickers?currency_pair=KAS_USDT", prices) is None
 
 
-def _shape(value: Any) -> Any:
-    """The keys (in order) of a JSON value, recursively; leaves become their type name."""
-    if isinstance(value, dict):
-        return [(key, _shape(item)) for key, item in value.items()]
-    if isinstance(value, list):
-        return [_shape(item) for item in value]
-    return type(value).__name__
-
-
 def test_default_replay_file_covers_every_prewarm_asset() -> None:
-    path = resources.files("trinity_beast").joinpath("replay", "default", "okx.jsonl")
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = helpers.default_replay_lines("okx")
     template = json.loads(recorded(TRADES)[SPOT_TRADE])
-    counts: dict[str, int] = {}
     for line in lines:
-        assert _shape(json.loads(line)) == _shape(template)
-        [quote] = ADAPTER.parse(line, RECEIVED).quotes
-        counts[quote.asset] = counts.get(quote.asset, 0) + 1
+        assert helpers.json_shape(json.loads(line)) == helpers.json_shape(template)
+    counts = helpers.quote_counts(ADAPTER, lines, "okx-ws")
     assert set(counts) == set(PREWARM)
     assert min(counts.values()) >= 6
     first_round = {ADAPTER.parse(line, RECEIVED).quotes[0].asset for line in lines[:24]}

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
 
 import msgspec
 
+from trinity_beast.feeds import wire
 from trinity_beast.feeds.base import (
     CONTROL,
     ExchangeAdapter,
@@ -24,7 +24,7 @@ from trinity_beast.feeds.base import (
     ReplayProtocol,
     ReplayReply,
 )
-from trinity_beast.prices.quote import InvalidPrice, Quote, checked_price
+from trinity_beast.prices.quote import Quote
 
 TRADE_TOPIC = "publicTrade."
 SYMBOL_SUFFIX = "USDT"
@@ -32,7 +32,6 @@ MAX_ARGS_PER_REQUEST = 10
 TICKERS_PATH = "/v5/market/tickers"
 
 _DATA_WITHOUT_QUOTES = Parsed((), True)
-_T = TypeVar("_T")
 
 
 class _Envelope(msgspec.Struct, frozen=True, gc=False):
@@ -81,10 +80,6 @@ _ENVELOPE = msgspec.json.Decoder(_Envelope)
 _TRADES = msgspec.json.Decoder(list[_Trade])
 _TICKER_ANSWER = msgspec.json.Decoder(_TickerAnswer)
 _REQUEST = msgspec.json.Decoder(_Request)
-_ENCODER = msgspec.json.Encoder()
-# What decoding untrusted text can raise: bad JSON or schema, lone surrogates in a str, and
-# nesting deeper than the decoder recurses (possible inside fields we skip).
-_DECODE_ERRORS = (msgspec.DecodeError, UnicodeError, RecursionError)
 
 
 def asset_of(symbol: str) -> str | None:
@@ -92,20 +87,6 @@ def asset_of(symbol: str) -> str | None:
     if symbol.endswith(SYMBOL_SUFFIX) and len(symbol) > len(SYMBOL_SUFFIX):
         return symbol[: -len(SYMBOL_SUFFIX)]
     return None
-
-
-def _decode(decoder: msgspec.json.Decoder[_T], data: str | bytes | msgspec.Raw, what: str) -> _T:
-    try:
-        return decoder.decode(data)
-    except _DECODE_ERRORS as exc:
-        raise MalformedFrame(f"bybit {what}: {exc}") from exc
-
-
-def _price(text: str) -> tuple[str, float]:
-    try:
-        return checked_price(text)
-    except InvalidPrice as exc:
-        raise MalformedFrame(f"bybit: {exc}") from exc
 
 
 def _millis(value: int | str | None) -> int | None:
@@ -139,7 +120,7 @@ class BybitAdapter(ExchangeAdapter):
         """One request per 10 topics, ``req_id`` numbered within the call (``sub1``, ``sub2``…)."""
         topics = [f"{TRADE_TOPIC}{self.symbol(asset)}" for asset in assets]
         return [
-            _ENCODER.encode({"req_id": f"{id_prefix}{number}", "op": op, "args": chunk}).decode()
+            wire.encode_text({"req_id": f"{id_prefix}{number}", "op": op, "args": chunk})
             for number, chunk in enumerate(_chunks(topics, MAX_ARGS_PER_REQUEST), start=1)
         ]
 
@@ -147,43 +128,38 @@ class BybitAdapter(ExchangeAdapter):
         return '{"req_id":"ping","op":"ping"}'
 
     def parse(self, frame: str | bytes, received_ts: float) -> Parsed:
-        envelope = _decode(_ENVELOPE, frame, "frame")
+        envelope = wire.decode_frame(_ENVELOPE, frame, "bybit frame")
         if not envelope.topic:
             return CONTROL
         if not envelope.topic.startswith(TRADE_TOPIC):
             return _DATA_WITHOUT_QUOTES
-        return Parsed(self._quotes(_decode(_TRADES, envelope.data, "trades"), received_ts), True)
+        latest: dict[str, Quote] = {}
+        for trade in wire.decode_frame(_TRADES, envelope.data, "bybit trades"):
+            wire.keep_latest(latest, self._trade_quote(trade, received_ts))
+        return Parsed(list(latest.values()), True)
 
-    def _quotes(self, trades: list[_Trade], received_ts: float) -> list[Quote]:
-        """One quote per asset: its latest trade (ties: the last one in the frame)."""
-        latest: dict[str, tuple[int, str, float]] = {}
-        for trade in trades:
-            asset = asset_of(trade.symbol)
-            if asset is None or trade.tick_direction is not None:
-                continue
-            price, value = _price(trade.price)
-            if trade.time_ms <= 0:
-                raise MalformedFrame(f"bybit trade time {trade.time_ms} is not positive")
-            seen = latest.get(asset)
-            if seen is None or trade.time_ms >= seen[0]:
-                latest[asset] = (trade.time_ms, price, value)
-        return [
-            Quote(asset, price, value, time_ms / 1000, received_ts, self.source)
-            for asset, (time_ms, price, value) in latest.items()
-        ]
+    def _trade_quote(self, trade: _Trade, received_ts: float) -> Quote | None:
+        """The quote of a USDT spot trade; ``None`` for other symbols and derivative trades."""
+        asset = asset_of(trade.symbol)
+        if asset is None or trade.tick_direction is not None:
+            return None
+        price, value = wire.frame_price(trade.price, "bybit")
+        if trade.time_ms <= 0:
+            raise MalformedFrame(f"bybit trade time {trade.time_ms} is not positive")
+        return Quote(asset, price, value, trade.time_ms / 1000, received_ts, self.source)
 
     def rest_ticker_path(self, asset: str) -> str:
         return f"{TICKERS_PATH}?category=spot&symbol={self.symbol(asset)}"
 
     def parse_rest_ticker(self, body: bytes, asset: str, received_ts: float) -> Quote:
-        answer = _decode(_TICKER_ANSWER, body, "ticker")
+        answer = wire.decode_frame(_TICKER_ANSWER, body, "bybit ticker")
         if str(answer.ret_code) != "0":
             raise MalformedFrame(f"bybit ticker error {answer.ret_code}: {answer.ret_msg}")
         symbol = self.symbol(asset)
         rows = answer.result.rows if answer.result is not None else []
         if not rows or rows[0].symbol != symbol:
             raise MalformedFrame(f"bybit ticker answer does not hold {symbol}")
-        price, value = _price(rows[0].last_price)
+        price, value = wire.frame_price(rows[0].last_price, "bybit")
         server_ms = _millis(answer.time)
         exchange_ts = server_ms / 1000 if server_ms is not None else received_ts
         return Quote(asset.upper(), price, value, exchange_ts, received_ts, self.rest_source)
@@ -204,7 +180,7 @@ _CONN_ID = "30ed27a8-ed96-41dd-8608-d239d11df3d6"
 
 def _go_json(value: object) -> str:
     """JSON as Bybit's Go servers write it: ``<``, ``>`` and ``&`` escaped inside strings."""
-    text = _ENCODER.encode(value).decode()
+    text = wire.encode_text(value)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
@@ -217,7 +193,7 @@ class BybitReplay(ReplayProtocol):
     def handle(self, text: str) -> ReplayReply:
         try:
             request = _REQUEST.decode(text)
-        except _DECODE_ERRORS as exc:
+        except wire.DECODE_ERRORS as exc:
             message = f"Failed to decode incoming data: {exc}"
             return ReplayReply((_reply(_Request(""), False, message, req_id=""),))
         if request.op == "ping":
@@ -237,10 +213,9 @@ class BybitReplay(ReplayProtocol):
         return ack._replace(unsubscribe=found)
 
     def rest_ticker(self, path_qs: str, prices: dict[str, str]) -> tuple[int, str] | None:
-        parts = urlsplit(path_qs)
-        if parts.path != TICKERS_PATH:
+        query = wire.request_query(path_qs, TICKERS_PATH)
+        if query is None:
             return None
-        query = parse_qs(parts.query)
         symbols = query.get("symbol")
         now_ms = int(self._clock() * 1000)
         if query.get("category") != ["spot"]:
@@ -254,7 +229,7 @@ class BybitReplay(ReplayProtocol):
             rows = [_ticker_row(asset, prices[asset])]
         answer = {"retCode": 0, "retMsg": "OK", "result": {"category": "spot", "list": rows},
                   "retExtInfo": {}, "time": now_ms}
-        return 200, _ENCODER.encode(answer).decode()
+        return 200, wire.encode_text(answer)
 
 
 def _trade_topic_asset(topic: str) -> str | None:
@@ -276,7 +251,7 @@ def _reply(request: _Request, success: bool, message: str, *, req_id: str | None
 def _rest_refusal(now_ms: int) -> str:
     refusal = {"retCode": 10001, "retMsg": "Not supported symbols", "result": {},
                "retExtInfo": {}, "time": now_ms}
-    return _ENCODER.encode(refusal).decode()
+    return wire.encode_text(refusal)
 
 
 def _ticker_row(asset: str, price: str) -> dict[str, str]:

@@ -14,11 +14,10 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import msgspec
 
+from trinity_beast.feeds import wire
 from trinity_beast.feeds.base import (
     CONTROL,
     ExchangeAdapter,
@@ -36,8 +35,6 @@ _OTHER_DATA_CHANNELS = frozenset({"ticker", "ticker_batch", "l2_data", "candles"
 """Market-data channels we do not use: they prove the feed is alive but carry no trades."""
 _PRODUCT_PATH = "/api/v3/brokerage/market/products/"
 _DATA_WITHOUT_QUOTES = Parsed((), True)
-
-_T = TypeVar("_T")
 
 
 # Wire formats (only the keys we read; msgspec skips the others).
@@ -74,17 +71,6 @@ _REST_PRODUCT = msgspec.json.Decoder(_RestProduct)
 _CLIENT_REQUEST = msgspec.json.Decoder(_ClientRequest)
 
 
-def _decode(decoder: msgspec.json.Decoder[_T], data: str | bytes | msgspec.Raw) -> _T:
-    try:
-        return decoder.decode(data)
-    except (msgspec.DecodeError, ValueError, TypeError) as exc:
-        raise MalformedFrame(f"coinbase: {exc}") from exc
-
-
-def _encode(message: dict[str, Any]) -> str:
-    return msgspec.json.encode(message).decode()
-
-
 def _asset_of(product_id: str) -> str | None:
     """``BTC-USD`` → ``BTC``; ``None`` for other quotes and products (``BTC-PERP-INTX``)."""
     if product_id.endswith(_USD_SUFFIX) and len(product_id) > len(_USD_SUFFIX):
@@ -110,8 +96,10 @@ class CoinbaseAdapter(ExchangeAdapter):
         if not products:
             return []
         return [
-            _encode({"type": "subscribe", "product_ids": products, "channel": _TRADE_CHANNEL}),
-            _encode({"type": "subscribe", "channel": _HEARTBEAT_CHANNEL}),
+            wire.encode_text(
+                {"type": "subscribe", "product_ids": products, "channel": _TRADE_CHANNEL}
+            ),
+            wire.encode_text({"type": "subscribe", "channel": _HEARTBEAT_CHANNEL}),
         ]
 
     def unsubscribe_messages(self, assets: Sequence[str]) -> list[str]:
@@ -119,24 +107,19 @@ class CoinbaseAdapter(ExchangeAdapter):
         if not products:
             return []
         unsubscribe = {"type": "unsubscribe", "product_ids": products, "channel": _TRADE_CHANNEL}
-        return [_encode(unsubscribe)]
+        return [wire.encode_text(unsubscribe)]
 
     def _products(self, assets: Sequence[str]) -> list[str]:
         return list(dict.fromkeys(self.symbol(asset) for asset in assets))
 
     def parse(self, frame: str | bytes, received_ts: float) -> Parsed:
-        envelope = _decode(_ENVELOPE, frame)
+        envelope = wire.decode_frame(_ENVELOPE, frame, "coinbase")
         if envelope.channel != _TRADE_CHANNEL:
             return _DATA_WITHOUT_QUOTES if envelope.channel in _OTHER_DATA_CHANNELS else CONTROL
         latest: dict[str, Quote] = {}
-        for event in _decode(_EVENTS, envelope.events):
+        for event in wire.decode_frame(_EVENTS, envelope.events, "coinbase"):
             for trade in event.trades:
-                quote = self._trade_quote(trade, received_ts)
-                if quote is None:
-                    continue
-                held = latest.get(quote.asset)
-                if held is None or quote.exchange_ts >= held.exchange_ts:
-                    latest[quote.asset] = quote
+                wire.keep_latest(latest, self._trade_quote(trade, received_ts))
         return Parsed(tuple(latest.values()), True)
 
     def _trade_quote(self, trade: _Trade, received_ts: float) -> Quote | None:
@@ -155,13 +138,10 @@ class CoinbaseAdapter(ExchangeAdapter):
         return f"{_PRODUCT_PATH}{self.symbol(asset)}"
 
     def parse_rest_ticker(self, body: bytes, asset: str, received_ts: float) -> Quote:
-        product = _decode(_REST_PRODUCT, body)
+        product = wire.decode_frame(_REST_PRODUCT, body, "coinbase")
         if product.product_id != self.symbol(asset):
             raise MalformedFrame(f"coinbase REST answered {product.product_id!r} for {asset}")
-        try:
-            price, value = checked_price(product.price)
-        except ValueError as exc:
-            raise MalformedFrame(f"coinbase REST {product.product_id}: {exc}") from exc
+        price, value = wire.frame_price(product.price, "coinbase REST", product.product_id)
         return Quote(asset.upper(), price, value, received_ts, received_ts, self.rest_source)
 
 
@@ -231,7 +211,7 @@ class CoinbaseReplay(ReplayProtocol):
         the venue lists the whole current subscription set."""
         try:
             request = _CLIENT_REQUEST.decode(text)
-        except (msgspec.DecodeError, ValueError, TypeError):
+        except wire.DECODE_ERRORS:
             return ReplayReply(replies=[_ERROR_REPLY])
         if request.type not in _REQUEST_TYPES or request.channel not in _REPLAY_CHANNELS:
             return ReplayReply(replies=[_ERROR_REPLY])
@@ -247,7 +227,7 @@ class CoinbaseReplay(ReplayProtocol):
         ack = msgspec.json.decode(_ACK_TEMPLATE)
         ack["timestamp"] = _rfc3339_nano(self._clock())
         ack["events"][0]["subscriptions"] = subscriptions
-        return _encode(ack)
+        return wire.encode_text(ack)
 
     def heartbeat(self) -> str:
         now = self._clock()
@@ -258,13 +238,12 @@ class CoinbaseReplay(ReplayProtocol):
         frame["events"][0]["current_time"] = (
             f"{moment:%Y-%m-%d %H:%M:%S}{fraction} +0000 UTC m={monotonic}"
         )
-        return _encode(frame)
+        return wire.encode_text(frame)
 
     def rest_ticker(self, path_qs: str, prices: dict[str, str]) -> tuple[int, str] | None:
-        path = urlsplit(path_qs).path
-        if not path.startswith(_PRODUCT_PATH):
+        product_id = wire.path_after(path_qs, _PRODUCT_PATH)
+        if product_id is None:
             return None
-        product_id = path[len(_PRODUCT_PATH) :]
         asset = _asset_of(product_id)
         if asset is None or asset not in prices:
             return 404, _NOT_FOUND_BODY

@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
 
 import msgspec
 
+from trinity_beast.feeds import wire
 from trinity_beast.feeds.base import (
     CONTROL,
     ExchangeAdapter,
@@ -25,14 +25,13 @@ from trinity_beast.feeds.base import (
     ReplayProtocol,
     ReplayReply,
 )
-from trinity_beast.prices.quote import InvalidPrice, Quote, checked_price
+from trinity_beast.prices.quote import Quote
 
 TRADES_CHANNEL = "spot.trades"
 PAIR_SUFFIX = "_USDT"
 TICKERS_PATH = "/api/v4/spot/tickers"
 
 _DATA_WITHOUT_QUOTES = Parsed((), True)
-_T = TypeVar("_T")
 
 
 class _Envelope(msgspec.Struct, frozen=True, gc=False):
@@ -81,10 +80,6 @@ _TRADE = msgspec.json.Decoder(_Trade)
 _TICKERS = msgspec.json.Decoder(list[_Ticker])
 _REST_ERROR = msgspec.json.Decoder(_RestError)
 _REQUEST = msgspec.json.Decoder(_Request)
-_ENCODER = msgspec.json.Encoder()
-# What decoding untrusted text can raise: bad JSON or schema, lone surrogates in a str, and
-# nesting deeper than the decoder recurses (possible inside fields we skip).
-_DECODE_ERRORS = (msgspec.DecodeError, UnicodeError, RecursionError)
 
 
 def asset_of(pair: str) -> str | None:
@@ -92,20 +87,6 @@ def asset_of(pair: str) -> str | None:
     if pair.endswith(PAIR_SUFFIX) and len(pair) > len(PAIR_SUFFIX):
         return pair[: -len(PAIR_SUFFIX)]
     return None
-
-
-def _decode(decoder: msgspec.json.Decoder[_T], data: str | bytes | msgspec.Raw, what: str) -> _T:
-    try:
-        return decoder.decode(data)
-    except _DECODE_ERRORS as exc:
-        raise MalformedFrame(f"gateio {what}: {exc}") from exc
-
-
-def _price(text: str) -> tuple[str, float]:
-    try:
-        return checked_price(text)
-    except InvalidPrice as exc:
-        raise MalformedFrame(f"gateio: {exc}") from exc
 
 
 def _trade_time(trade: _Trade) -> float:
@@ -156,22 +137,22 @@ class GateioAdapter(ExchangeAdapter):
             "event": event,
             "payload": [self.symbol(asset) for asset in assets],
         }
-        return [_ENCODER.encode(request).decode()]
+        return [wire.encode_text(request)]
 
     def keepalive_message(self) -> str:
-        return _ENCODER.encode({"time": int(self._clock()), "channel": "spot.ping"}).decode()
+        return wire.encode_text({"time": int(self._clock()), "channel": "spot.ping"})
 
     def parse(self, frame: str | bytes, received_ts: float) -> Parsed:
-        envelope = _decode(_ENVELOPE, frame, "frame")
+        envelope = wire.decode_frame(_ENVELOPE, frame, "gateio frame")
         if envelope.event != "update":
             return CONTROL
         if envelope.channel != TRADES_CHANNEL:
             return _DATA_WITHOUT_QUOTES
-        trade = _decode(_TRADE, envelope.result, "trade")
+        trade = wire.decode_frame(_TRADE, envelope.result, "gateio trade")
         asset = asset_of(trade.currency_pair)
         if asset is None:
             return _DATA_WITHOUT_QUOTES
-        price, value = _price(trade.price)
+        price, value = wire.frame_price(trade.price, "gateio")
         quote = Quote(asset, price, value, _trade_time(trade), received_ts, self.source)
         return Parsed((quote,), True)
 
@@ -181,12 +162,12 @@ class GateioAdapter(ExchangeAdapter):
     def parse_rest_ticker(self, body: bytes, asset: str, received_ts: float) -> Quote:
         try:
             rows = _TICKERS.decode(body)
-        except _DECODE_ERRORS as exc:
+        except wire.DECODE_ERRORS as exc:
             raise MalformedFrame(f"gateio ticker: {_rest_error_text(body, exc)}") from exc
         pair = self.symbol(asset)
         if not rows or rows[0].currency_pair != pair:
             raise MalformedFrame(f"gateio ticker answer does not hold {pair}")
-        price, value = _price(rows[0].last)
+        price, value = wire.frame_price(rows[0].last, "gateio")
         return Quote(asset.upper(), price, value, received_ts, received_ts, self.rest_source)
 
 
@@ -194,7 +175,7 @@ def _rest_error_text(body: bytes, exc: Exception) -> str:
     """Gate's own words when the body is one of its error answers, else the decoder's."""
     try:
         error = _REST_ERROR.decode(body)
-    except _DECODE_ERRORS:
+    except wire.DECODE_ERRORS:
         return str(exc)
     return f"{error.label}: {error.message}"
 
@@ -218,7 +199,7 @@ class GateioReplay(ReplayProtocol):
     def handle(self, text: str) -> ReplayReply:
         try:
             request = _REQUEST.decode(text)
-        except _DECODE_ERRORS:
+        except wire.DECODE_ERRORS:
             return self._answer(_Request(0, ""), error=_SCHEMA_ERROR)
         if request.channel == "spot.ping":
             return self._answer(request, channel="spot.pong")
@@ -245,22 +226,22 @@ class GateioReplay(ReplayProtocol):
             reply["error"] = {"code": error[0], "message": error[1]}
         acked = error is None and channel is None
         reply["result"] = {"status": "success"} if acked else None
-        return ReplayReply((_ENCODER.encode(reply).decode(),))
+        return ReplayReply((wire.encode_text(reply),))
 
     def rest_ticker(self, path_qs: str, prices: dict[str, str]) -> tuple[int, str] | None:
-        parts = urlsplit(path_qs)
-        if parts.path != TICKERS_PATH:
+        query = wire.request_query(path_qs, TICKERS_PATH)
+        if query is None:
             return None
-        pairs = parse_qs(parts.query).get("currency_pair")
+        pairs = query.get("currency_pair")
         if pairs is None:
             rows = [_ticker_row(asset, price) for asset, price in sorted(prices.items())]
-            return 200, _ENCODER.encode(rows).decode()
+            return 200, wire.encode_text(rows)
         asset = asset_of(pairs[0])
         if asset is None or asset not in prices:
             error = f"Invalid currency pair {pairs[0]}"
             body = {"label": "INVALID_CURRENCY_PAIR", "message": error}
-            return 400, _ENCODER.encode(body).decode()
-        return 200, _ENCODER.encode([_ticker_row(asset, prices[asset])]).decode()
+            return 400, wire.encode_text(body)
+        return 200, wire.encode_text([_ticker_row(asset, prices[asset])])
 
 
 def _request_problem(request: _Request) -> str | None:

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import msgspec
 
+from trinity_beast.feeds import wire
 from trinity_beast.feeds.base import (
     CONTROL,
     ExchangeAdapter,
@@ -32,8 +31,6 @@ _NOT_USD_SUFFIXES = ("gusd",)
 _TRADE_STREAM = "@trade"
 _TICKER_PATH = "/v1/pubticker/"
 _DATA_WITHOUT_QUOTES = Parsed((), True)
-
-_T = TypeVar("_T")
 
 
 # Wire formats: one flat object per frame; the fields say what it is.
@@ -68,17 +65,6 @@ _PUB_TICKER = msgspec.json.Decoder(_PubTicker)
 _CLIENT_REQUEST = msgspec.json.Decoder(_ClientRequest)
 
 
-def _decode(decoder: msgspec.json.Decoder[_T], data: str | bytes) -> _T:
-    try:
-        return decoder.decode(data)
-    except (msgspec.DecodeError, ValueError, TypeError) as exc:
-        raise MalformedFrame(f"gemini: {exc}") from exc
-
-
-def _encode(message: dict[str, Any]) -> str:
-    return msgspec.json.encode(message).decode()
-
-
 def _asset_of(symbol: str) -> str | None:
     """``btcusd`` → ``BTC``; ``None`` for other quotes and products (``btcusdt``, ``btcgusd``)."""
     usd_pair = symbol.endswith(_USD) and not symbol.endswith(_NOT_USD_SUFFIXES)
@@ -109,21 +95,18 @@ class GeminiAdapter(ExchangeAdapter):
         streams = list(dict.fromkeys(f"{self.symbol(asset)}{_TRADE_STREAM}" for asset in assets))
         if not streams:
             return []
-        return [_encode({"id": method, "method": method, "params": streams})]
+        return [wire.encode_text({"id": method, "method": method, "params": streams})]
 
     def keepalive_message(self) -> str:
         return '{"id":"ping","method":"ping"}'
 
     def parse(self, frame: str | bytes, received_ts: float) -> Parsed:
-        message = _decode(_MESSAGE, frame)
+        message = wire.decode_frame(_MESSAGE, frame, "gemini")
         if message.symbol is None:
             return CONTROL  # request replies: {"id":..,"status":..}
         if message.trade_id is None or message.event_type not in (None, "trade"):
             return _DATA_WITHOUT_QUOTES  # bookTicker, depthUpdate: alive, but not trades
-        try:
-            price, value = checked_price(message.price)
-        except ValueError as exc:
-            raise MalformedFrame(f"gemini trade {message.symbol}: {exc}") from exc
+        price, value = wire.frame_price(message.price, "gemini trade", message.symbol)
         if message.event_ns is None:
             raise MalformedFrame(f"gemini trade {message.symbol} has no event time E")
         asset = _asset_of(message.symbol)
@@ -136,7 +119,7 @@ class GeminiAdapter(ExchangeAdapter):
         return f"{_TICKER_PATH}{self.symbol(asset)}"
 
     def parse_rest_ticker(self, body: bytes, asset: str, received_ts: float) -> Quote:
-        ticker = _decode(_PUB_TICKER, body)
+        ticker = wire.decode_frame(_PUB_TICKER, body, "gemini")
         try:
             price, value = checked_price(ticker.last)
             stamp = ticker.volume.timestamp if ticker.volume else None
@@ -167,12 +150,12 @@ class GeminiReplay(ReplayProtocol):
     def handle(self, text: str) -> ReplayReply:
         try:
             request = _CLIENT_REQUEST.decode(text)
-        except (msgspec.DecodeError, ValueError, TypeError):
+        except wire.DECODE_ERRORS:
             return ReplayReply(replies=[self._error(None, "Malformed request")])
         if request.method == "time":
             reply = msgspec.json.decode(_TIME_TEMPLATE)
             reply.update(id=request.id, result={"serverTime": int(self._clock() * 1000)})
-            return ReplayReply(replies=[_encode(reply)])
+            return ReplayReply(replies=[wire.encode_text(reply)])
         if request.method not in _REPLIED_METHODS:
             return ReplayReply(replies=[self._error(request.id, "Unknown method")])
         ack = msgspec.json.decode(_ACK_TEMPLATE)
@@ -184,22 +167,22 @@ class GeminiReplay(ReplayProtocol):
             and (asset := _asset_of(stream[: -len(_TRADE_STREAM)])) is not None
         ]
         if request.method == "unsubscribe":
-            return ReplayReply(replies=[_encode(ack)], unsubscribe=assets)
+            return ReplayReply(replies=[wire.encode_text(ack)], unsubscribe=assets)
         if request.method == "subscribe":
-            return ReplayReply(replies=[_encode(ack)], subscribe=assets)
-        return ReplayReply(replies=[_encode(ack)])
+            return ReplayReply(replies=[wire.encode_text(ack)], subscribe=assets)
+        return ReplayReply(replies=[wire.encode_text(ack)])
 
     def _error(self, request_id: str | int | None, message: str) -> str:
         reply = msgspec.json.decode(_ERROR_TEMPLATE)
         reply.update(id=request_id, status=400)
         reply["error"].update(code=-1000, msg=message)
-        return _encode(reply)
+        return wire.encode_text(reply)
 
     def rest_ticker(self, path_qs: str, prices: dict[str, str]) -> tuple[int, str] | None:
-        path = urlsplit(path_qs).path
-        if not path.startswith(_TICKER_PATH):
+        requested = wire.path_after(path_qs, _TICKER_PATH)
+        if requested is None:
             return None
-        symbol = path[len(_TICKER_PATH) :].lower()
+        symbol = requested.lower()
         asset = _asset_of(symbol)
         if asset is None or asset not in prices:
             return 404, f"'{symbol}' does not have available data yet"
@@ -209,7 +192,7 @@ class GeminiReplay(ReplayProtocol):
         stamp = str(int(self._clock() * 1000))
         body.update(bid=price, ask=price, last=price)
         body["volume"] = {asset: base_volume, "USD": quote_volume, "timestamp": stamp}
-        return 200, _encode(body)
+        return 200, wire.encode_text(body)
 
 
 ADAPTER = GeminiAdapter()

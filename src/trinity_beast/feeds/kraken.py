@@ -15,11 +15,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
 
 import msgspec
 
+from trinity_beast.feeds import wire
 from trinity_beast.feeds.base import (
     CONTROL,
     ExchangeAdapter,
@@ -43,8 +43,6 @@ _OTHER_DATA_CHANNELS = frozenset({"ticker", "book", "ohlc", "level3"})
 _TICKER_PATH = "/0/public/Ticker"
 _PREWARM_SOURCE = "kraken-prewarm"
 _DATA_WITHOUT_QUOTES = Parsed((), True)
-
-_T = TypeVar("_T")
 
 
 # Wire formats (only the keys we read; msgspec skips the others).
@@ -74,17 +72,6 @@ class _RestAnswer(msgspec.Struct, frozen=True, gc=False):
 _MESSAGE = msgspec.json.Decoder(_Message)
 _TRADES = msgspec.json.Decoder(list[_Trade])
 _REST_ANSWER = msgspec.json.Decoder(_RestAnswer)
-
-
-def _decode(decoder: msgspec.json.Decoder[_T], data: str | bytes | msgspec.Raw) -> _T:
-    try:
-        return decoder.decode(data)
-    except (msgspec.DecodeError, ValueError, TypeError) as exc:
-        raise MalformedFrame(f"kraken: {exc}") from exc
-
-
-def _encode(message: dict[str, Any]) -> str:
-    return msgspec.json.encode(message).decode()
 
 
 def _asset_of(symbol: str) -> str | None:
@@ -125,14 +112,14 @@ class KrakenAdapter(ExchangeAdapter):
         if not symbols:
             return []
         params = {"channel": _TRADE_CHANNEL, "symbol": symbols, "snapshot": False}
-        return [_encode({"method": "subscribe", "params": params})]
+        return [wire.encode_text({"method": "subscribe", "params": params})]
 
     def unsubscribe_messages(self, assets: Sequence[str]) -> list[str]:
         symbols = self._symbols(assets)
         if not symbols:
             return []
         params = {"channel": _TRADE_CHANNEL, "symbol": symbols}
-        return [_encode({"method": "unsubscribe", "params": params})]
+        return [wire.encode_text({"method": "unsubscribe", "params": params})]
 
     def _symbols(self, assets: Sequence[str]) -> list[str]:
         return list(dict.fromkeys(self.symbol(asset) for asset in assets))
@@ -141,17 +128,12 @@ class KrakenAdapter(ExchangeAdapter):
         return '{"method":"ping"}'
 
     def parse(self, frame: str | bytes, received_ts: float) -> Parsed:
-        message = _decode(_MESSAGE, frame)
+        message = wire.decode_frame(_MESSAGE, frame, "kraken")
         if message.channel != _TRADE_CHANNEL:
             return _DATA_WITHOUT_QUOTES if message.channel in _OTHER_DATA_CHANNELS else CONTROL
         latest: dict[str, Quote] = {}
-        for trade in _decode(_TRADES, message.data):
-            quote = self._trade_quote(trade, received_ts)
-            if quote is None:
-                continue
-            held = latest.get(quote.asset)
-            if held is None or quote.exchange_ts >= held.exchange_ts:
-                latest[quote.asset] = quote
+        for trade in wire.decode_frame(_TRADES, message.data, "kraken"):
+            wire.keep_latest(latest, self._trade_quote(trade, received_ts))
         return Parsed(tuple(latest.values()), True)
 
     def _trade_quote(self, trade: _Trade, received_ts: float) -> Quote | None:
@@ -197,7 +179,7 @@ class KrakenAdapter(ExchangeAdapter):
         ]
 
     def _rest_result(self, body: bytes) -> dict[str, _RestTicker]:
-        answer = _decode(_REST_ANSWER, body)
+        answer = wire.decode_frame(_REST_ANSWER, body, "kraken")
         if answer.error:
             raise MalformedFrame(f"kraken REST error: {', '.join(answer.error)}")
         return answer.result
@@ -205,10 +187,8 @@ class KrakenAdapter(ExchangeAdapter):
     def _rest_quote(
         self, asset: str, ticker: _RestTicker, received_ts: float, source: str
     ) -> Quote:
-        try:
-            price, value = checked_price(ticker.c[0] if ticker.c else None)
-        except ValueError as exc:
-            raise MalformedFrame(f"kraken REST ticker {asset}: {exc}") from exc
+        last = ticker.c[0] if ticker.c else None
+        price, value = wire.frame_price(last, "kraken REST ticker", asset)
         return Quote(asset, price, value, received_ts, received_ts, source)
 
 
@@ -284,7 +264,7 @@ class KrakenReplay(ReplayProtocol):
         """Acks, refusals and pongs; like every recorded Kraken reply, their keys are sorted."""
         try:
             request = _CLIENT_REQUEST.decode(text)
-        except (msgspec.DecodeError, ValueError, TypeError):
+        except wire.DECODE_ERRORS:
             return ReplayReply(replies=[self._reply(_failure(_INVALID_ARGUMENTS), None)])
         if request.method == "ping":
             return ReplayReply(replies=[self._reply({"method": "pong"}, request.req_id)])
@@ -327,13 +307,13 @@ class KrakenReplay(ReplayProtocol):
         reply = fields | {"time_in": now, "time_out": now}
         if req_id is not None:
             reply["req_id"] = req_id
-        return _encode(dict(sorted(reply.items())))
+        return wire.encode_text(dict(sorted(reply.items())))
 
     def rest_ticker(self, path_qs: str, prices: dict[str, str]) -> tuple[int, str] | None:
-        split = urlsplit(path_qs)
-        if split.path != _TICKER_PATH:
+        query = wire.request_query(path_qs, _TICKER_PATH)
+        if query is None:
             return None
-        requested = parse_qs(split.query).get("pair")
+        requested = query.get("pair")
         pairs = ",".join(requested).split(",") if requested else [_rest_pair(a) for a in prices]
         result: dict[str, Any] = {}
         for pair in pairs:
@@ -341,7 +321,7 @@ class KrakenReplay(ReplayProtocol):
             if asset is None or asset not in prices:
                 return 200, _UNKNOWN_PAIR_BODY
             result[_internal_name(asset)] = _ticker_entry(prices[asset])
-        return 200, _encode({"error": [], "result": result})
+        return 200, wire.encode_text({"error": [], "result": result})
 
 
 def _internal_name(asset: str) -> str:

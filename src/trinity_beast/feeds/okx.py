@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
 
 import msgspec
 
+from trinity_beast.feeds import wire
 from trinity_beast.feeds.base import (
     CONTROL,
     RECONNECT,
@@ -26,7 +26,7 @@ from trinity_beast.feeds.base import (
     ReplayProtocol,
     ReplayReply,
 )
-from trinity_beast.prices.quote import InvalidPrice, Quote, checked_price
+from trinity_beast.prices.quote import Quote
 
 TRADES_CHANNEL = "trades"
 QUOTE_CURRENCY = "USDT"
@@ -37,7 +37,6 @@ SERVICE_UPGRADE_NOTICE = "64008"
 _DATA_WITHOUT_QUOTES = Parsed((), True)
 _MAX_MILLIS = 10**15  # year 33658: anything later is garbage, and stays a finite float
 _PONGS = frozenset({"pong", b"pong"})
-_T = TypeVar("_T")
 
 
 class _Arg(msgspec.Struct, frozen=True, gc=False, rename="camel"):
@@ -91,9 +90,6 @@ _TRADES = msgspec.json.Decoder(list[_Trade])
 _TICKER_ANSWER = msgspec.json.Decoder(_TickerAnswer)
 _REQUEST = msgspec.json.Decoder(_Request)
 _ENCODER = msgspec.json.Encoder()
-# What decoding untrusted text can raise: bad JSON or schema, lone surrogates in a str, and
-# nesting deeper than the decoder recurses (possible inside fields we skip).
-_DECODE_ERRORS = (msgspec.DecodeError, UnicodeError, RecursionError)
 
 
 def asset_of(inst_id: str) -> str | None:
@@ -102,20 +98,6 @@ def asset_of(inst_id: str) -> str | None:
     if dash and base and quote == QUOTE_CURRENCY:
         return base
     return None
-
-
-def _decode(decoder: msgspec.json.Decoder[_T], data: str | bytes | msgspec.Raw, what: str) -> _T:
-    try:
-        return decoder.decode(data)
-    except _DECODE_ERRORS as exc:
-        raise MalformedFrame(f"okx {what}: {exc}") from exc
-
-
-def _price(text: str) -> tuple[str, float]:
-    try:
-        return checked_price(text)
-    except InvalidPrice as exc:
-        raise MalformedFrame(f"okx: {exc}") from exc
 
 
 def _millis(text: str) -> int:
@@ -162,7 +144,7 @@ class OkxAdapter(ExchangeAdapter):
                 size = 0
             requests[-1].append(arg)
             size += arg_size
-        return [_ENCODER.encode({"op": op, "args": args}).decode() for args in requests]
+        return [wire.encode_text({"op": op, "args": args}) for args in requests]
 
     def keepalive_message(self) -> str:
         return "ping"
@@ -170,7 +152,7 @@ class OkxAdapter(ExchangeAdapter):
     def parse(self, frame: str | bytes, received_ts: float) -> Parsed:
         if len(frame) == len("pong") and frame in _PONGS:
             return CONTROL
-        envelope = _decode(_ENVELOPE, frame, "frame")
+        envelope = wire.decode_frame(_ENVELOPE, frame, "okx frame")
         if envelope.event:
             if envelope.event == "notice" and envelope.code == SERVICE_UPGRADE_NOTICE:
                 return RECONNECT
@@ -179,37 +161,31 @@ class OkxAdapter(ExchangeAdapter):
             return CONTROL
         if envelope.arg.channel != TRADES_CHANNEL:
             return _DATA_WITHOUT_QUOTES
-        return Parsed(self._quotes(_decode(_TRADES, envelope.data, "trades"), received_ts), True)
+        latest: dict[str, Quote] = {}
+        for trade in wire.decode_frame(_TRADES, envelope.data, "okx trades"):
+            wire.keep_latest(latest, self._trade_quote(trade, received_ts))
+        return Parsed(list(latest.values()), True)
 
-    def _quotes(self, trades: list[_Trade], received_ts: float) -> list[Quote]:
-        """One quote per asset: its latest trade (ties: the last one in the frame)."""
-        latest: dict[str, tuple[int, str, float]] = {}
-        for trade in trades:
-            asset = asset_of(trade.inst_id)
-            if asset is None:
-                continue
-            price, value = _price(trade.px)
-            time_ms = _millis(trade.ts)
-            seen = latest.get(asset)
-            if seen is None or time_ms >= seen[0]:
-                latest[asset] = (time_ms, price, value)
-        return [
-            Quote(asset, price, value, time_ms / 1000, received_ts, self.source)
-            for asset, (time_ms, price, value) in latest.items()
-        ]
+    def _trade_quote(self, trade: _Trade, received_ts: float) -> Quote | None:
+        """The quote of a USDT spot trade; ``None`` for futures, swaps, options, other quotes."""
+        asset = asset_of(trade.inst_id)
+        if asset is None:
+            return None
+        price, value = wire.frame_price(trade.px, "okx")
+        return Quote(asset, price, value, _millis(trade.ts) / 1000, received_ts, self.source)
 
     def rest_ticker_path(self, asset: str) -> str:
         return f"{TICKER_PATH}?instId={self.symbol(asset)}"
 
     def parse_rest_ticker(self, body: bytes, asset: str, received_ts: float) -> Quote:
-        answer = _decode(_TICKER_ANSWER, body, "ticker")
+        answer = wire.decode_frame(_TICKER_ANSWER, body, "okx ticker")
         if answer.code != "0":
             raise MalformedFrame(f"okx ticker error {answer.code}: {answer.msg}")
         inst_id = self.symbol(asset)
         if not answer.data or answer.data[0].inst_id != inst_id:
             raise MalformedFrame(f"okx ticker answer does not hold {inst_id}")
         row = answer.data[0]
-        price, value = _price(row.last)
+        price, value = wire.frame_price(row.last, "okx")
         exchange_ts = _millis(row.ts) / 1000 if row.ts else received_ts
         return Quote(asset.upper(), price, value, exchange_ts, received_ts, self.rest_source)
 
@@ -236,7 +212,7 @@ class OkxReplay(ReplayProtocol):
             return ReplayReply(("pong",))
         try:
             request = _REQUEST.decode(text)
-        except _DECODE_ERRORS:
+        except wire.DECODE_ERRORS:
             return ReplayReply((_error(None, "60012", f"Illegal request: {text}"),))
         if request.op not in ("subscribe", "unsubscribe"):
             return ReplayReply((_error(request.id, "60019", f"Invalid op: {request.op}"),))
@@ -257,30 +233,30 @@ class OkxReplay(ReplayProtocol):
         return ReplayReply(replies, unsubscribe=assets)
 
     def rest_ticker(self, path_qs: str, prices: dict[str, str]) -> tuple[int, str] | None:
-        parts = urlsplit(path_qs)
-        if parts.path != TICKER_PATH:
+        query = wire.request_query(path_qs, TICKER_PATH)
+        if query is None:
             return None
-        inst_ids = parse_qs(parts.query).get("instId", [""])
+        inst_ids = query.get("instId", [""])
         asset = asset_of(inst_ids[0])
         if asset is None or asset not in prices:
             refusal = {"code": "51001", "data": [],
                        "msg": "Instrument ID, Instrument ID code, or Spread ID doesn't exist."}
-            return 200, _ENCODER.encode(refusal).decode()
+            return 200, wire.encode_text(refusal)
         row = _ticker_row(asset, prices[asset], str(int(self._clock() * 1000)))
-        return 200, _ENCODER.encode({"code": "0", "data": [row], "msg": ""}).decode()
+        return 200, wire.encode_text({"code": "0", "data": [row], "msg": ""})
 
 
 def _ack(request: _Request, arg: _Arg) -> str:
     reply: dict[str, Any] = {} if request.id is None else {"id": request.id}
     reply.update(event=request.op, arg={"channel": arg.channel, "instId": arg.inst_id},
                  connId=_CONN_ID)
-    return _ENCODER.encode(reply).decode()
+    return wire.encode_text(reply)
 
 
 def _error(request_id: str | None, code: str, message: str) -> str:
     reply: dict[str, Any] = {} if request_id is None else {"id": request_id}
     reply.update(event="error", msg=message, code=code, connId=_CONN_ID)
-    return _ENCODER.encode(reply).decode()
+    return wire.encode_text(reply)
 
 
 def _ticker_row(asset: str, price: str, ts: str) -> dict[str, str]:
