@@ -17,7 +17,8 @@ DEMO = {"Authorization": "Bearer demo-public-2026-03-01-abc123"}
 
 def settings(tmp_path: Path, role: str) -> Settings:
     return Settings(database_url=f"sqlite:///{tmp_path / 'beast.db'}", role=role, node="T",
-                    host="127.0.0.1", lpo_http_port=0, webhook_health_port=0, var_dir=tmp_path)
+                    host="127.0.0.1", lpo_http_port=0, webhook_health_port=0, lrs_http_port=0,
+                    lrs_udp_port=0, var_dir=tmp_path)
 
 
 async def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, object]]:
@@ -58,6 +59,22 @@ async def test_app_server_serves_demo_key_from_replay(tmp_path: Path) -> None:
     assert [r[:3] for r in rows] == [("BTC", 200, "http"), ("NOSUCHCOIN1", status, "http")]
     assert rows[0][3].startswith("ak_demo_")
     assert usage == (2,)
+
+
+async def test_report_server_serves_lpo_and_lrs(tmp_path: Path) -> None:
+    beast = await Beast.open(settings(tmp_path, "APP_REPORT_SERVER").with_(feeds_enabled=False))
+    await beast.start()
+    try:
+        assert set(beast.servers) == {"lpo", "lrs"}
+        assert set(beast.udp_servers) == {"lrs"}
+        lrs = f"http://127.0.0.1:{beast.servers['lrs'].port}"
+        status, body = await get(lrs + "/reports/summary", DEMO)
+        assert (status, body["endpoint"]) == (200, "/reports/summary")
+        assert str(body["status"]).startswith("✅ [LRS] [local] [T] ")
+        status, body = await get(lrs + "/reports/usage")
+        assert (status, body["error"]) == (401, "missing_api_key")
+    finally:
+        await beast.stop()
 
 
 async def test_webhook_role_serves_only_health(tmp_path: Path) -> None:

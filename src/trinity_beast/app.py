@@ -12,6 +12,7 @@ import logging
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from trinity_beast.api.callers import Authenticator
 from trinity_beast.api.envelope import Envelope
@@ -30,6 +31,7 @@ from trinity_beast.hub import Hub, follow_hub
 from trinity_beast.keys.cache import INVALIDATE_CHANNEL, KeyCache
 from trinity_beast.limits.admission import Admission, AdmitAll
 from trinity_beast.logs import set_level
+from trinity_beast.lrs import LrsRoutes, LrsService, UdpLrsServer, run_rollups
 from trinity_beast.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from trinity_beast.metrics import BeastCollector, render
 from trinity_beast.params.reloader import Reloader
@@ -48,6 +50,12 @@ from trinity_beast.usage.record import DiscardingSink, UsageSink
 log = logging.getLogger(__name__)
 
 KEY_REFRESH_SECONDS = 30.0
+
+
+class UdpServer(Protocol):
+    async def stop(self) -> None: ...
+
+
 LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 
 
@@ -70,6 +78,7 @@ class Beast:
     usage_pipeline: UsagePipeline | None = None
     ip_guard: IpGuard | None = None
     servers: dict[str, HttpServer] = field(default_factory=dict)
+    udp_servers: dict[str, UdpServer] = field(default_factory=dict)
     tasks: TaskGroup = field(default_factory=TaskGroup)
 
     hub: Hub | None = None
@@ -138,10 +147,15 @@ class Beast:
                              follow_hub(self.hub_reader, self.book, self.feeds.statuses))
         if self.usage_pipeline is not None:
             await self.usage_pipeline.start()
+        if self.settings.role == "APP_REPORT_SERVER" and self.hub_reader is None:
+            # One rollup per host: the standalone node, or the hub of --workers N.
+            self.tasks.spawn("lrs:rollup", run_rollups(self.stores.engine, self.params))
         if not listen:
             return
         if self.settings.role in {"APP_REPORT_SERVER", "APP_SERVER"}:
             await self._serve("lpo", self._lpo_app(), self.settings.lpo_http_port)
+        if self.settings.role == "APP_REPORT_SERVER":
+            await self._start_lrs()
         if self.settings.role == "WEBHOOK_SERVER":
             await self._serve("webhook", self._webhook_app(), self.settings.webhook_health_port)
 
@@ -162,6 +176,17 @@ class Beast:
                              self.settings.node)
         routes = LpoRoutes(service, envelope, health)
         return HttpApp(envelope, routes.table(), self._metrics_routes(), ip_guard=self.ip_guard)
+
+    async def _start_lrs(self) -> None:
+        """The report service: HTTP :9090, UDP :2680, and the daily usage rollup."""
+        envelope = Envelope("LRS", self.settings.region, self.settings.node)
+        service = LrsService(self.stores.engine, Authenticator(self.keys), self.params, envelope)
+        app = HttpApp(envelope, LrsRoutes(service).table(), ip_guard=self.ip_guard)
+        await self._serve("lrs", app, self.settings.lrs_http_port)
+        udp = UdpLrsServer(service, self.params)
+        await udp.start(self.settings.host, self.settings.lrs_udp_port,
+                        reuse_port=self.settings.workers > 1)
+        self.udp_servers["lrs"] = udp
 
     def _metrics_routes(self) -> RouteTable:
         """``GET /metrics`` (Prometheus), for loopback scrapers or with the admin key."""
@@ -207,6 +232,8 @@ class Beast:
     async def stop(self, grace: float = 5.0) -> None:
         for server in self.servers.values():
             await server.shutdown(grace)
+        for udp in self.udp_servers.values():
+            await udp.stop()
         if self.usage_pipeline is not None:
             await self.usage_pipeline.stop()
         await self.feeds.stop()

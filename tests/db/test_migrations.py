@@ -22,7 +22,9 @@ TABLES = {
     "application_parameters", "application_parameter_profiles", "exchange_asset_map",
     "report_parameters", "report_count", "monthly_report_counts", "report_usage_logs",
     "webhook_subscriptions", "support_tickets", "demo_leads", "newsletter_subscribers",
+    "usage_daily", "usage_rollup_state",  # 0002: the LRS daily rollup (docs/lrs.md)
 }
+HEAD = "0002"
 
 # API.md §3.1, exactly, plus our demo tier (docs/data-layer.md).
 TEMPLATE_ROWS = {
@@ -55,7 +57,7 @@ async def test_migrations_from_empty_create_every_table(database_url: str) -> No
         await upgrade(engine)
         async with engine.connect() as connection:
             assert await connection.run_sync(_table_names) == TABLES | {"alembic_version"}
-        assert await current_revision(engine) == head_revision() == "0001"
+        assert await current_revision(engine) == head_revision() == HEAD
     finally:
         await engine.dispose()
 
@@ -96,7 +98,7 @@ async def test_upgrade_again_changes_nothing(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         count = await connection.scalar(sa.select(sa.func.count()).select_from(rate_limit_template))
     assert count == len(TEMPLATE_ROWS)
-    assert await current_revision(engine) == "0001"
+    assert await current_revision(engine) == HEAD
 
 
 @pytest.mark.parametrize(("url", "boolean_true"), [
@@ -110,4 +112,4 @@ def test_offline_sql_is_written_for_the_dialect(url: str, boolean_true: str) -> 
     assert "CREATE TABLE api_keys (" in sql
     assert "CREATE INDEX ix_usage_logs_api_key_id_created_at_id ON usage_logs" in sql
     assert f"VALUES ('unlimited', NULL, 100.0, 200, 0.01, {boolean_true}" in sql
-    assert "INSERT INTO alembic_version (version_num) VALUES ('0001')" in sql
+    assert "UPDATE alembic_version SET version_num='0002'" in sql

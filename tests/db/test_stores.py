@@ -46,7 +46,7 @@ async def test_redis_url_selects_valkey_and_the_config_mirror(tmp_path: Path) ->
 async def test_prepare_migrates_and_seeds(stores: Stores) -> None:
     stores.settings = stores.settings.with_(seed_demo_key=True)
     prepared = await prepare_database(stores)
-    assert prepared.revision == "0001"
+    assert prepared.revision == "0002"
     assert prepared.seeded_params == list(PARAMS)
     assert prepared.demo_key is not None
     assert prepared.demo_key.key_id == demo_key_id("demo-public-2026-03-01-abc123")
@@ -68,5 +68,5 @@ async def test_sqlite_is_prepared_on_open_unless_told_not_to(tmp_path: Path,
                                                              prepare: bool | None) -> None:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'b.db'}")
     async with opened_stores(settings, prepare=prepare) as stores:
-        expected = "0001" if prepare is None else None
+        expected = "0002" if prepare is None else None
         assert await current_revision(stores.engine) == expected

@@ -39,13 +39,13 @@ def test_migrate_reports_the_revision_and_seeds(database: Path,
     code, out, err = run(capsys, "migrate")
     assert (code, err) == (0, "")
     assert out.splitlines() == [
-        f"sqlite:///{database} is at revision 0001",
+        f"sqlite:///{database} is at revision 0002",
         f"{len(PARAMS)} parameter defaults added",
         f"demo key {demo_key_id(DEMO_KEY)} ready (tier demo)",
     ]
     code, out, _ = run(capsys, "migrate")
     assert code == 0
-    assert out.splitlines() == [f"sqlite:///{database} is at revision 0001",
+    assert out.splitlines() == [f"sqlite:///{database} is at revision 0002",
                                 f"demo key {demo_key_id(DEMO_KEY)} ready (tier demo)"]
 
 

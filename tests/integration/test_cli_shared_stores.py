@@ -54,7 +54,7 @@ def test_migrate_on_postgres(shared: tuple[Redis, str], capsys: pytest.CaptureFi
     assert main(["migrate"]) == 0
     out = capsys.readouterr().out
     assert re.match(r"postgresql://postgres@127\.0\.0\.1:5432/test\?schema=beast_test_\w+ is at "
-                    r"revision 0001\n", out)
+                    r"revision 0002\n", out)
 
 
 def test_key_changes_are_announced(shared: tuple[Redis, str],

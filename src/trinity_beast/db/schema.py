@@ -263,3 +263,37 @@ newsletter_subscribers = sa.Table(
     sa.Column("unsubscribed_at", UtcDateTime()),
     _created(),
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# LRS report rollups (migration 0002). Owned by the LRS (src/trinity_beast/lrs/, docs/lrs.md):
+# filled by ``lrs.rollup.rollup_usage`` and read by ``/reports/summary``.
+# ---------------------------------------------------------------------------------------------
+
+USAGE_LATENCY_BUCKETS = 64
+"""Buckets of the latency histograms of ``usage_daily`` (bounds: ``lrs/latency.py``)."""
+
+usage_daily = sa.Table(
+    "usage_daily", metadata,
+    # One row per key, UTC day and (asset, source, cache_tier, status); '' stands for NULL.
+    sa.Column("api_key_id", sa.Text(), primary_key=True),
+    sa.Column("day", sa.Date(), primary_key=True),
+    sa.Column("asset", sa.Text(), primary_key=True),
+    sa.Column("source", sa.Text(), primary_key=True),
+    sa.Column("cache_tier", sa.Text(), primary_key=True),
+    sa.Column("status", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("requests", sa.BigInteger(), nullable=False),
+    sa.Column("sum_us", sa.BigInteger(), nullable=False),
+    sa.Column("min_us", sa.BigInteger(), nullable=False),
+    sa.Column("max_us", sa.BigInteger(), nullable=False),
+    # JSON object of the non-empty buckets: {"8": 120, "9": 31} (bucket number → requests).
+    sa.Column("latency_histogram", sa.Text(), nullable=False),
+    sa.Index(None, "day"),
+)
+
+usage_rollup_state = sa.Table(
+    "usage_rollup_state", metadata,
+    sa.Column("name", sa.Text(), primary_key=True),
+    sa.Column("rolled_through", sa.Date(), nullable=False),  # every day up to this one is rolled
+    _updated(),
+)
