@@ -18,7 +18,7 @@ DEMO = {"Authorization": "Bearer demo-public-2026-03-01-abc123"}
 def settings(tmp_path: Path, role: str) -> Settings:
     return Settings(database_url=f"sqlite:///{tmp_path / 'beast.db'}", role=role, node="T",
                     host="127.0.0.1", lpo_http_port=0, webhook_health_port=0, lrs_http_port=0,
-                    lrs_udp_port=0, var_dir=tmp_path)
+                    lrs_udp_port=0, lpo_udp_port=0, var_dir=tmp_path)
 
 
 async def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, object]]:

@@ -59,9 +59,17 @@ async def _health(port: int) -> dict[str, object]:
         return await response.json()  # type: ignore[no-any-return]
 
 
+def node_env(tmp_path: Path) -> dict[str, str]:
+    """A node of its own: state under ``tmp_path``, every listener on a free loopback port."""
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
+    return {**env, "BEAST_VAR_DIR": str(tmp_path), "BEAST_HOST": "127.0.0.1",
+            "UDP_PORT_LPO": str(free_port()), "TCP_PORT_LRS": str(free_port()),
+            "UDP_PORT_LRS": str(free_port())}
+
+
 async def test_two_workers_share_the_port_and_a_dead_worker_is_restarted(tmp_path: Path) -> None:
     port = free_port()
-    env = {**os.environ, "BEAST_VAR_DIR": str(tmp_path), "BEAST_HOST": "127.0.0.1"}
+    env = node_env(tmp_path)
     proc = subprocess.Popen(  # noqa: ASYNC220 - the server outlives any one await here
         [sys.executable, "-m", "trinity_beast", "serve", "--replay", "--workers", "2",
          "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -97,3 +105,42 @@ async def test_two_workers_share_the_port_and_a_dead_worker_is_restarted(tmp_pat
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err.decode()[-2000:]
+
+
+async def test_workers_without_valkey_share_one_bucket_per_key(tmp_path: Path) -> None:
+    """A free key (burst 5, 1/s) asked on fresh connections, which the kernel spreads over two
+    workers: they lease from the hub's authority, so the burst is served once in total, not
+    once per worker (docs/limits.md: at most burst + rate·Δt + workers·credit)."""
+    env = node_env(tmp_path)
+    created = subprocess.run(  # noqa: ASYNC221 - before the server starts; nothing else waits
+        [sys.executable, "-m", "trinity_beast", "keys", "create", "--tier", "free"],
+        env=env, capture_output=True, text=True, check=True)
+    headers = {"Authorization": f"Bearer {created.stdout.strip()}"}
+    port = free_port()
+    proc = subprocess.Popen(  # noqa: ASYNC220 - the server outlives any one await here
+        [sys.executable, "-m", "trinity_beast", "serve", "--replay", "--workers", "2",
+         "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        pids: set[int] = set()
+        deadline = time.monotonic() + 60
+        while len(pids) < 2 and time.monotonic() < deadline:
+            try:
+                pids.add(int((await _health(port))["pid"]))  # type: ignore[call-overload]
+            except (aiohttp.ClientError, OSError):
+                await asyncio.sleep(0.2)
+        assert len(pids) == 2
+        statuses: list[int] = []
+        started = time.monotonic()
+        for _ in range(30):
+            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(
+                    force_close=True)) as session, session.get(
+                    f"http://127.0.0.1:{port}/price?asset=btc", headers=headers) as response:
+                statuses.append(response.status)
+        elapsed = time.monotonic() - started
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    admitted = statuses.count(200) + statuses.count(503)  # 503: admitted, BTC not priced yet
+    assert set(statuses) <= {200, 503, 429}
+    assert 5 <= admitted <= 5 + int(elapsed) + 1 + 2

@@ -41,6 +41,9 @@ class Settings:
     rest_urls: Mapping[str, str] = field(default_factory=dict)
     """REST base URL overrides by exchange name."""
     secrets: Mapping[str, Secret] = field(default_factory=dict)
+    lease_socket: Path | None = None
+    """Set by the feed hub of ``--workers N`` for its workers: the Unix socket of the rate-limit
+    lease authority they share when there is no Valkey (``BEAST_LEASE_SOCKET``, internal)."""
 
     @property
     def admin_key(self) -> Secret | None:
@@ -117,4 +120,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         feed_urls=feed_urls,
         rest_urls=rest_urls,
         secrets=secrets,
+        lease_socket=Path(env["BEAST_LEASE_SOCKET"]) if env.get("BEAST_LEASE_SOCKET") else None,
     )

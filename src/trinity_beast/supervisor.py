@@ -44,6 +44,8 @@ class Supervisor:
         env["BEAST_WORKERS"] = str(self.count)
         s = self.beast.settings
         env.update({f"BEAST_REST_URL_{name.upper()}": url for name, url in s.rest_urls.items()})
+        if s.lease_socket is not None:
+            env["BEAST_LEASE_SOCKET"] = str(s.lease_socket)
         return env
 
     def _argv(self, fd: int) -> list[str]:
