@@ -66,7 +66,7 @@ async def test_report_server_serves_lpo_and_lrs(tmp_path: Path) -> None:
     await beast.start()
     try:
         assert set(beast.servers) == {"lpo", "lrs"}
-        assert set(beast.udp_servers) == {"lrs"}
+        assert set(beast.udp_servers) == {"lpo", "lrs"}
         lrs = f"http://127.0.0.1:{beast.servers['lrs'].port}"
         status, body = await get(lrs + "/reports/summary", DEMO)
         assert (status, body["endpoint"]) == (200, "/reports/summary")

@@ -84,6 +84,15 @@ async def test_garbage_datagrams_do_not_disturb_the_udp_listener(node: Beast) ->
     reply = await udp_ask(port, f"{DEMO_KEY}|eth".encode())
     assert reply is not None
     assert reply.startswith(b"ETH|")
+    async with aiohttp.ClientSession() as session, session.get(
+            f"http://127.0.0.1:{node.servers['lpo'].port}/metrics") as r:
+        metrics = await r.text()
+    # five datagrams: four refused, of which three too small for any error reply; the oversized
+    # one is answered with an error (no larger than itself), the last one with its price
+    for counter, value in (("received", 5), ("refused", 4), ("dropped_malformed", 3),
+                           ("answered", 2)):
+        assert f'beast_udp_{counter}_total{{listener="lpo"}} {value}.0' in metrics
+    assert "beast_governor_cap 6000.0" in metrics
 
 
 async def test_admin_endpoints_on_the_lpo_and_the_lrs(node: Beast) -> None:

@@ -14,7 +14,7 @@ import socket
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from trinity_beast.admin.cluster_stats import ClusterStats, node_figures
 from trinity_beast.api.admin import AdminRoutes, AdminServices
@@ -72,6 +72,9 @@ GOVERNED_PATHS = frozenset({"/price", "/prices"})
 
 
 class UdpServer(Protocol):
+    @property
+    def counters(self) -> Any: ...
+
     async def stop(self) -> None: ...
 
 
@@ -255,7 +258,7 @@ class Beast:
     def _metrics_routes(self) -> RouteTable:
         """``GET /metrics`` (Prometheus), for loopback scrapers or with the admin key."""
         collector = BeastCollector(self.feeds.statuses, self.book, self.servers,
-                                   lambda: self.usage_pipeline)
+                                   lambda: self.usage_pipeline, self.udp_servers, self.governor)
         admin = self.settings.admin_key
 
         def get_metrics(request: Request) -> Response:

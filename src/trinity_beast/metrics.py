@@ -6,7 +6,9 @@ status, HTTP server, usage pipeline, price book) are read when ``/metrics`` is s
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -14,6 +16,7 @@ from prometheus_client.registry import Collector
 
 from trinity_beast.feeds.status import FeedStatus
 from trinity_beast.http import HttpServer
+from trinity_beast.limits.governor import Governor
 from trinity_beast.prices.book import PriceBook
 from trinity_beast.usage.pipeline import UsagePipeline
 
@@ -24,14 +27,25 @@ _USAGE_COUNTERS = ("submitted", "written", "duplicates", "spooled", "replayed", 
                    "rejected", "trimmed")
 
 
+class CountedListener(Protocol):
+    """A UDP listener: its ``counters`` are a dataclass of integer counters."""
+
+    @property
+    def counters(self) -> Any: ...
+
+
 class BeastCollector(Collector):
     def __init__(self, statuses: Mapping[str, FeedStatus], book: PriceBook,
                  servers: Mapping[str, HttpServer],
-                 usage: Callable[[], UsagePipeline | None]) -> None:
+                 usage: Callable[[], UsagePipeline | None],
+                 udp: Mapping[str, CountedListener] | None = None,
+                 governor: Governor | None = None) -> None:
         self.statuses = statuses
         self.book = book
         self.servers = servers
         self.usage = usage
+        self.udp = udp if udp is not None else {}
+        self.governor = governor
 
     def collect(self) -> Iterator[Metric]:
         yield from self._feeds()
@@ -42,6 +56,8 @@ class BeastCollector(Collector):
         updates.add_metric([], self.book.updates)
         yield updates
         yield from self._http()
+        yield from self._udp()
+        yield from self._governor()
         yield from self._usage()
 
     def _feeds(self) -> Iterator[Metric]:
@@ -68,6 +84,32 @@ class BeastCollector(Collector):
             errors.add_metric([name], server.errors_total)
             connections.add_metric([name], server.connections_open)
         yield from (requests, errors, connections)
+
+    def _udp(self) -> Iterator[Metric]:
+        families: dict[str, CounterMetricFamily] = {}
+        for name, listener in self.udp.items():
+            for counter, value in dataclasses.asdict(listener.counters).items():
+                family = families.get(counter)
+                if family is None:
+                    family = families[counter] = CounterMetricFamily(
+                        f"beast_udp_{counter}", f"UDP datagrams {counter}", labels=["listener"])
+                family.add_metric([name], value)
+        yield from families.values()
+
+    def _governor(self) -> Iterator[Metric]:
+        governor = self.governor
+        if governor is None:
+            return
+        for name, text, value in (
+                ("inflight", "Requests in flight on this process", governor.inflight),
+                ("cap", "Concurrent requests this process may admit now", governor.cap),
+                ("throttling", "1 while the cluster throttles", int(governor.throttling))):
+            gauge = GaugeMetricFamily(f"beast_governor_{name}", text)
+            gauge.add_metric([], value)
+            yield gauge
+        refused = CounterMetricFamily("beast_governor_refused", "Requests refused at the cap")
+        refused.add_metric([], governor.refused)
+        yield refused
 
     def _usage(self) -> Iterator[Metric]:
         pipeline = self.usage()
