@@ -127,7 +127,7 @@ async def test_batch(rig: LpoRig) -> None:
         "NOSUCHCOIN", "unknown_asset", 404)
     assert (bad["asset"], bad["error"]) == ("b-c", "invalid_asset")
     [record] = rig.usage.records
-    assert (record.endpoint, record.assets_count) == ("/prices", 4)
+    assert (record.endpoint, record.assets_count, record.asset) == ("/prices", 4, "BTC")
 
 
 @pytest.mark.parametrize(("payload", "error"), [

@@ -115,7 +115,7 @@ class LpoRoutes:
         body = BatchBody(self.envelope.status("/prices", 200), 200, "/prices", len(items),
                          items, elapsed, elapsed)
         self.service.log(key, "/prices", "http", started, 200, answers,
-                         asset=",".join(names), count=len(names))
+                         asset=names[0] if names else None, count=len(names))
         return json_response(encode(body))
 
     def get_openapi(self, _request: Request) -> Response:
