@@ -113,6 +113,15 @@ async def test_admin_endpoints_on_the_lpo_and_the_lrs(node: Beast) -> None:
     assert stats["totals"]["processes"] == 1  # type: ignore[index]
 
 
+async def test_openapi_describes_exactly_the_lpo_listener(node: Beast) -> None:
+    status, spec = await get(f"http://127.0.0.1:{node.servers['lpo'].port}/openapi.json")
+    assert status == 200
+    documented = {path: set(ops) for path, ops in spec["paths"].items()}  # type: ignore[attr-defined]
+    served = {path: {method.lower() for method in methods}
+              for path, methods in node.apps["lpo"].routes.items()}
+    assert documented == served
+
+
 async def test_a_flood_past_the_governor_cap_is_refused_with_503(node: Beast) -> None:
     assert node.governor is not None
     node.params.apply({"adaptive_max_concurrent": "1"})

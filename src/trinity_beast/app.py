@@ -105,6 +105,8 @@ class Beast:
     usage_pipeline: UsagePipeline | None = None
     ip_guard: IpGuard | None = None
     servers: dict[str, HttpServer] = field(default_factory=dict)
+    apps: dict[str, HttpApp] = field(default_factory=dict)
+    """The application behind each listener in ``servers`` (its route table)."""
     udp_servers: dict[str, UdpServer] = field(default_factory=dict)
     tasks: TaskGroup = field(default_factory=TaskGroup)
 
@@ -279,6 +281,7 @@ class Beast:
                             error_factory=app.error_factory)
         await server.start(self.settings.host, port, reuse_port=self.settings.workers > 1)
         self.servers[name] = server
+        self.apps[name] = app
 
     async def _refresh_keys(self) -> None:
         while True:

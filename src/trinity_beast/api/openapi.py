@@ -45,7 +45,8 @@ def _errors(*codes: int) -> dict[str, Any]:
     text = {400: "Bad or missing parameter / body", 401: "Missing, invalid or revoked key",
             404: "Unknown asset", 405: "Method not allowed", 413: "Body too large",
             429: "Rate limit or monthly quota (see Retry-After)",
-            503: "No fresh price anywhere / not enough providers"}
+            403: "Wrong admin key, or admin disabled (no ADMIN_API_KEY)",
+            503: "No fresh price anywhere / not enough providers / at capacity (overloaded)"}
     return {str(c): _json(_ref("Error"), text[c]) for c in codes}
 
 
@@ -93,13 +94,38 @@ def _paths() -> dict[str, Any]:
             "requestBody": {"required": True,
                             "content": {"application/json": {"schema": batch_body}}},
             "responses": {"200": _json(_ref("Batch"), "Per-asset prices or errors"),
-                          **_errors(400, 401, 413, 429)}}},
+                          **_errors(400, 401, 413, 429, 503)}}},
         "/health": {"get": {"summary": "Node and feed health (no key)",
                             "responses": {"200": _json(_ref("Health"), "Health")}}},
         "/exchanges": {"get": {"summary": "Exchanges and their prewarmed assets (no key)",
                                "responses": {"200": _json(_ref("Exchanges"), "Exchanges")}}},
         "/openapi.json": {"get": {"summary": "This document",
                                   "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+        "/metrics": {"get": {
+            "summary": "Prometheus metrics (loopback clients, or with X-Admin-Key)",
+            "responses": {"200": {"description": "Prometheus text format 0.0.4"},
+                          **_errors(403)}}},
+        **_admin_paths(),
+    }
+
+
+def _admin_paths() -> dict[str, Any]:
+    """The admin routes (docs/admin.md); also served on the LRS listener."""
+    admin: list[dict[str, list[str]]] = [{"admin": []}]
+    answers = {"200": _json({"type": "object"}, "Done"), **_errors(400, 401, 403, 429, 503)}
+
+    def op(summary: str) -> dict[str, Any]:
+        return {"summary": summary, "security": admin, "responses": answers}
+
+    mode = {"name": "mode", "in": "query", "required": False,
+            "schema": {"enum": ["demo", "performance", "debug"]}}
+    return {
+        "/admin/invalidate-key": {"post": op("Re-read one key on every node")},
+        "/admin/reload-params": {"post": op("Reload the application parameters everywhere")},
+        "/admin/system-mode": {
+            "get": {**op("Show the mode, or apply one with ?mode="), "parameters": [mode]},
+            "post": {**op("Apply a parameter profile"), "parameters": [mode]}},
+        "/admin/cluster-stats": {"get": op("Every live process's figures, added up")},
     }
 
 
@@ -110,6 +136,8 @@ def openapi_document() -> dict[str, Any]:
         "paths": _paths(),
         "components": {
             "schemas": _schemas(),
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "admin": {"type": "apiKey", "in": "header", "name": "X-Admin-Key"}},
         },
     }
