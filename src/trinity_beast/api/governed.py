@@ -35,11 +35,8 @@ def governed(governor: Governor, route: Route) -> Route:
             raise
         try:
             result = route(request)
-        except BeastError as exc:
-            governor.leave(exc.status < 500)
-            raise
-        except BaseException:
-            governor.leave(False)
+        except BaseException as exc:
+            governor.leave(_succeeded(exc))
             raise
         if inspect.isawaitable(result):
             return _finish(governor, result)
@@ -52,11 +49,8 @@ def governed(governor: Governor, route: Route) -> Route:
 async def _finish(governor: Governor, pending: Awaitable[Response]) -> Response:
     try:
         response = await pending
-    except BeastError as exc:
-        governor.leave(exc.status < 500)
-        raise
-    except BaseException:
-        governor.leave(False)
+    except BaseException as exc:
+        governor.leave(_succeeded(exc))
         raise
     governor.leave(response.status < 500)
     return response
@@ -65,3 +59,8 @@ async def _finish(governor: Governor, pending: Awaitable[Response]) -> Response:
 async def _refuse_later(delay: float, refusal: BeastError) -> Response:
     await asyncio.sleep(delay)
     raise refusal
+
+
+def _succeeded(exc: BaseException) -> bool:
+    """An error the caller caused (4xx) is a success for the governor; anything else is not."""
+    return isinstance(exc, BeastError) and exc.status < 500

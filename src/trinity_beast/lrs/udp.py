@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -35,6 +34,7 @@ from trinity_beast.lrs.filters import REPORTS, ReportQuery
 from trinity_beast.lrs.results import Page, Summary, page_body
 from trinity_beast.lrs.service import LrsService, Renderer, Result, endpoint_of
 from trinity_beast.params.values import Parameters
+from trinity_beast.udp.counters import UdpCounters, refusal_reply
 from trinity_beast.udp.governor import WorkGovernor
 from trinity_beast.udp.guard import ReplyGuard
 from trinity_beast.udp.limits import UdpLimits
@@ -79,23 +79,6 @@ def _text(name: str, value: Any) -> str:
     raise BadRequest(f"'{name}' must be a string or an integer", code="invalid_parameter")
 
 
-@dataclass(slots=True)
-class UdpLrsCounters:
-    received: int = 0
-    answered: int = 0
-    """Reply datagrams sent (answers and errors)."""
-    refused: int = 0
-    """Datagrams not admitted, replied to or not."""
-    dropped_malformed: int = 0
-    """Not admitted and not replied to: even the short error is larger than the datagram."""
-    dropped_amplification: int = 0
-    """Not admitted and not replied to: the guard had no token for the source."""
-    dropped_governor: int = 0
-    """Admitted requests answered ``overloaded`` because every work slot was taken."""
-    errors: int = 0
-    """Unexpected exceptions (bugs; each is logged)."""
-
-
 class UdpLrsServer:
     def __init__(self, service: LrsService, params: Parameters, *,
                  limits: UdpLimits | None = None, guard: ReplyGuard | None = None) -> None:
@@ -107,7 +90,7 @@ class UdpLrsServer:
             limits.error_rate, limits.error_burst, limits.global_error_rate,
             limits.global_error_burst)
         self.governor = WorkGovernor(limits.max_concurrent)
-        self.counters = UdpLrsCounters()
+        self.counters = UdpCounters()
         self.transport: asyncio.DatagramTransport | None = None
         self.tasks: set[asyncio.Task[None]] = set()
 
@@ -183,17 +166,11 @@ class UdpLrsServer:
 
     def _refuse(self, data: bytes, addr: Address, endpoint: str, exc: BeastError) -> None:
         """Answer a datagram that was not admitted: small, rate-limited, or not at all."""
-        self.counters.refused += 1
-        reply = self.envelope.error_from(endpoint, exc)
-        if len(reply) > len(data):
-            reply = _encode(ShortError(exc.status, exc.code, exc.retry_after))
-            if len(reply) > len(data):
-                self.counters.dropped_malformed += 1
-                return
-        if not self.guard.allow(addr[0]):
-            self.counters.dropped_amplification += 1
-            return
-        self._send(reply, addr)
+        reply = refusal_reply(
+            self.counters, self.guard, len(data), addr[0], self.envelope.error_from(endpoint, exc),
+            lambda: _encode(ShortError(exc.status, exc.code, exc.retry_after)))
+        if reply is not None:
+            self._send(reply, addr)
 
     def _send(self, reply: bytes, addr: Address) -> None:
         if self.transport is not None:

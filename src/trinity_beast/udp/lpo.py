@@ -19,7 +19,6 @@ import logging
 import socket
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Literal, Protocol, cast
 
 from trinity_beast.api.envelope import Envelope
@@ -27,6 +26,7 @@ from trinity_beast.api.service import LpoService
 from trinity_beast.errors import BeastError, Unavailable
 from trinity_beast.keys.model import KeyRecord
 from trinity_beast.prices.lookup import Answer
+from trinity_beast.udp.counters import UdpCounters, refusal_reply
 from trinity_beast.udp.governor import WorkGovernor
 from trinity_beast.udp.guard import ReplyGuard
 from trinity_beast.udp.limits import UdpLimits
@@ -52,25 +52,6 @@ class DatagramSender(Protocol):
     def get_extra_info(self, name: str, default: Any = None) -> Any: ...
 
     def close(self) -> None: ...
-
-
-@dataclass(slots=True)
-class UdpCounters:
-    received: int = 0
-    answered: int = 0
-    """Reply datagrams sent (answers and errors)."""
-    refused: int = 0
-    """Datagrams not admitted (malformed, unauthenticated, over limits), replied to or not."""
-    dropped_malformed: int = 0
-    """Not admitted and not replied to because no error reply fits in the datagram's size."""
-    dropped_amplification: int = 0
-    """Not admitted and not replied to because the guard had no token for the source."""
-    dropped_governor: int = 0
-    """Admitted Tier 2/3 requests refused with ``overloaded`` because every slot was taken."""
-    errors: int = 0
-    """Unexpected exceptions while handling a datagram (bugs; each is logged)."""
-    socket_errors: int = 0
-    """Errors the socket reported (e.g. ICMP port unreachable from a departed client)."""
 
 
 class UdpLpoServer:
@@ -190,19 +171,11 @@ class UdpLpoServer:
 
     def _refuse(self, data: bytes, addr: Address, endpoint: str, exc: BeastError) -> None:
         """Answer a datagram that was not admitted: small, rate-limited, or not at all."""
-        counters = self.counters
-        counters.refused += 1
         replies: Replies = self.json if sniff_form(data) == "json" else self.text
-        reply = replies.error(endpoint, exc)
-        if len(reply) > len(data):
-            reply = replies.short_error(exc)
-            if len(reply) > len(data):
-                counters.dropped_malformed += 1
-                return
-        if not self.guard.allow(addr[0]):
-            counters.dropped_amplification += 1
-            return
-        self._send(reply, addr)
+        reply = refusal_reply(self.counters, self.guard, len(data), addr[0],
+                              replies.error(endpoint, exc), lambda: replies.short_error(exc))
+        if reply is not None:
+            self._send(reply, addr)
 
     def _answer(self, key: KeyRecord, endpoint: str, replies: Replies, assets: Sequence[str],
                 results: Sequence[Answer], addr: Address, started: float) -> None:
