@@ -67,21 +67,31 @@ def node_env(tmp_path: Path) -> dict[str, str]:
             "UDP_PORT_LRS": str(free_port())}
 
 
+def serve_two_workers(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "trinity_beast", "serve", "--replay", "--workers", "2",
+         "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+async def worker_pids(port: int, count: int) -> set[int]:
+    """The pids behind ``/health`` once ``count`` different ones have answered (60 s at most)."""
+    pids: set[int] = set()
+    deadline = time.monotonic() + 60
+    while len(pids) < count and time.monotonic() < deadline:
+        try:
+            pids.add(int((await _health(port))["pid"]))  # type: ignore[call-overload]
+        except (aiohttp.ClientError, OSError):
+            await asyncio.sleep(0.2)
+    assert len(pids) == count
+    return pids
+
+
 async def test_two_workers_share_the_port_and_a_dead_worker_is_restarted(tmp_path: Path) -> None:
     port = free_port()
     env = node_env(tmp_path)
-    proc = subprocess.Popen(  # noqa: ASYNC220 - the server outlives any one await here
-        [sys.executable, "-m", "trinity_beast", "serve", "--replay", "--workers", "2",
-         "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = serve_two_workers(port, env)
     try:
-        pids: set[int] = set()
-        deadline = time.monotonic() + 60
-        while len(pids) < 2 and time.monotonic() < deadline:
-            try:
-                pids.add(int((await _health(port))["pid"]))  # type: ignore[call-overload]
-            except (aiohttp.ClientError, OSError):
-                await asyncio.sleep(0.2)
-        assert len(pids) == 2
+        pids = await worker_pids(port, 2)
         async with aiohttp.ClientSession() as session:
             for _ in range(100):  # the hub fills every worker's book
                 async with session.get(f"http://127.0.0.1:{port}/price?asset=kas",
@@ -117,18 +127,9 @@ async def test_workers_without_valkey_share_one_bucket_per_key(tmp_path: Path) -
         env=env, capture_output=True, text=True, check=True)
     headers = {"Authorization": f"Bearer {created.stdout.strip()}"}
     port = free_port()
-    proc = subprocess.Popen(  # noqa: ASYNC220 - the server outlives any one await here
-        [sys.executable, "-m", "trinity_beast", "serve", "--replay", "--workers", "2",
-         "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = serve_two_workers(port, env)
     try:
-        pids: set[int] = set()
-        deadline = time.monotonic() + 60
-        while len(pids) < 2 and time.monotonic() < deadline:
-            try:
-                pids.add(int((await _health(port))["pid"]))  # type: ignore[call-overload]
-            except (aiohttp.ClientError, OSError):
-                await asyncio.sleep(0.2)
-        assert len(pids) == 2
+        await worker_pids(port, 2)
         statuses: list[int] = []
         started = time.monotonic()
         for _ in range(30):
