@@ -7,12 +7,15 @@ key prefix, whose keys are deleted after the test. Conftests import these fixtur
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
 import pytest
+import redis
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -90,3 +93,23 @@ async def valkey_cache(redis_available: None) -> AsyncIterator[ValkeyCache]:
         await cleaner.delete(*keys)
     await cleaner.aclose()
     await cache.aclose()
+
+
+@contextmanager
+def shared_stores_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[redis.Redis, str]]:
+    """Environment for a CLI run on a fresh PostgreSQL schema and a unique Valkey prefix;
+    yields a synchronous Valkey client and the prefix. Both are removed afterwards."""
+    url, schema = asyncio.run(fresh_postgres_url())
+    prefix = f"test:{uuid.uuid4().hex}:"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("REDIS_URL", REDIS_URL)
+    monkeypatch.setenv("BEAST_REDIS_PREFIX", prefix)
+    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        yield client, prefix
+    finally:
+        keys = list(client.scan_iter(match=f"{prefix}*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+        asyncio.run(drop_schema(schema))

@@ -6,17 +6,14 @@ Key changes publish the key id on ``{prefix}keys:invalidate``; parameter changes
 
 from __future__ import annotations
 
-import asyncio
 import re
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from redis import Redis
 from redis.client import PubSub
 
-from tests.conftest import REDIS_URL
-from tests.db.backends import drop_schema, fresh_postgres_url
+from tests.db.backends import shared_stores_env
 from trinity_beast.cli import main
 
 
@@ -24,22 +21,8 @@ from trinity_beast.cli import main
 def shared(postgres_available: None, redis_available: None,
            monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Redis, str]]:
     """Env for a fresh PostgreSQL schema and a unique Valkey prefix; yields (client, prefix)."""
-    url, schema = asyncio.run(fresh_postgres_url())
-    prefix = f"test:{uuid.uuid4().hex}:"
-    for name in ("BEAST_SECRETS_FILE", "BEAST_SEED_DEMO_KEY", "DB_HOST"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("REDIS_URL", REDIS_URL)
-    monkeypatch.setenv("BEAST_REDIS_PREFIX", prefix)
-    client = Redis.from_url(REDIS_URL, decode_responses=True)
-    try:
-        yield client, prefix
-    finally:
-        keys = list(client.scan_iter(match=f"{prefix}*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
-        asyncio.run(drop_schema(schema))
+    with shared_stores_env(monkeypatch) as shared:
+        yield shared
 
 
 def _next_message(pubsub: PubSub) -> str:

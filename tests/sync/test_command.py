@@ -3,17 +3,14 @@ Valkey that cannot be reached (one line on stderr, exit code 1)."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from redis import Redis
 
-from tests.conftest import REDIS_URL
-from tests.db.backends import drop_schema, fresh_postgres_url
+from tests.db.backends import shared_stores_env
 from trinity_beast.cli import main
 from trinity_beast.params.definitions import PARAMS
 
@@ -54,20 +51,8 @@ def test_sqlite_without_valkey(tmp_path: Path, clean_env: pytest.MonkeyPatch,
 @pytest.fixture
 def shared_env(postgres_available: None, redis_available: None,
                clean_env: pytest.MonkeyPatch) -> Iterator[tuple[Redis, str]]:
-    url, schema = asyncio.run(fresh_postgres_url())
-    prefix = f"test:{uuid.uuid4().hex}:"
-    clean_env.setenv("DATABASE_URL", url)
-    clean_env.setenv("REDIS_URL", REDIS_URL)
-    clean_env.setenv("BEAST_REDIS_PREFIX", prefix)
-    client = Redis.from_url(REDIS_URL, decode_responses=True)
-    try:
-        yield client, prefix
-    finally:
-        keys = list(client.scan_iter(match=f"{prefix}*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
-        asyncio.run(drop_schema(schema))
+    with shared_stores_env(clean_env) as shared:
+        yield shared
 
 
 def test_postgres_and_valkey_full_then_incremental(
