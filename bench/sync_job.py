@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import statistics
 import time
 import uuid
@@ -33,9 +32,9 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import sqlalchemy as sa
-from tools import Skip, log
+from _pg import REDIS, admin_sql, fresh_schema, require
+from tools import log
 
 from trinity_beast.cache.valkey import ValkeyCache
 from trinity_beast.db.engine import begin
@@ -58,25 +57,7 @@ SEED_FULL_S = 16.0
 SEED_INCREMENTAL_MS = 200.0
 REFERENCE_CHUNK = 1_000
 TIME_BUDGET_SECONDS = 420
-POSTGRES = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 KEYS = [f"ak_live_{i:012x}" for i in range(50)]
-
-
-def _require(name: str, port: int) -> None:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1.0):
-            return
-    except OSError as exc:
-        raise Skip(f"{name} is not reachable on 127.0.0.1:{port}") from exc
-
-
-async def _admin_sql(sql: str) -> None:
-    connection = await asyncpg.connect(POSTGRES)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
 
 
 async def reference_sync(stores: Stores, since: datetime | None) -> int:
@@ -131,6 +112,7 @@ async def _bench_full(stores: Stores, now: datetime) -> dict[str, Any]:
         "reference_s": _median(reference), "reference_all_s": _rounded(reference),
         "ratio": round(_median(reference) / _median(ours), 2),
         "whole_job_s": _median([s for s, _ in jobs]),
+        "whole_job_all_s": _rounded([s for s, _ in jobs]),
         "whole_job_parts_ms": _parts_ms(median_job),
         "goal_s": GOAL_FULL_S, "seed_s": SEED_FULL_S,
         "goal_met": _median(ours) <= GOAL_FULL_S,
@@ -199,34 +181,35 @@ def _rounded(values: list[float]) -> list[float]:
 
 
 async def _run() -> dict[str, Any]:
-    schema = f"bench_sync_{uuid.uuid4().hex[:8]}"
     prefix = f"bench:{uuid.uuid4().hex[:8]}:"
-    await _admin_sql(f'CREATE SCHEMA "{schema}"')
-    stores = build_stores(Settings(database_url=f"{POSTGRES}?schema={schema}", redis_url=REDIS,
-                                   redis_prefix=prefix, seed_demo_key=False))
-    try:
-        await upgrade(stores.engine)
-        now = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
-        log(f"sync_job: writing {ROWS:,} usage rows")
-        await insert_usage(stores.engine, synthetic_rows(KEYS, ROWS, end=now, days=92))
-        await _admin_sql(f'ANALYZE "{schema}".usage_logs')
-        await run_sync(stores, full=True, now=now)  # warm-up: the rollup's first pass
-        full = await _bench_full(stores, now)
-        incremental = await _bench_incremental(stores, now)
-    finally:
-        cache = _valkey(stores)
-        keys = [key async for key in cache.client.scan_iter(match=f"{prefix}*")]
-        if keys:
-            await cache.client.delete(*keys)
-        await stores.aclose()
-        await _admin_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    async with fresh_schema("bench_sync") as (schema, url):
+        stores = build_stores(Settings(database_url=url, redis_url=REDIS, redis_prefix=prefix,
+                                       seed_demo_key=False))
+        try:
+            await upgrade(stores.engine)
+            now = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+            log(f"sync_job: writing {ROWS:,} usage rows")
+            await insert_usage(stores.engine, synthetic_rows(KEYS, ROWS, end=now, days=92))
+            await admin_sql(f'ANALYZE "{schema}".usage_logs')
+            await run_sync(stores, full=True, now=now)  # warm-up: the rollup's first pass
+            full = await _bench_full(stores, now)
+            incremental = await _bench_incremental(stores, now)
+        finally:
+            await _drop_prefix(_valkey(stores), prefix)
+            await stores.aclose()
     return {"rows": ROWS, "rounds": ROUNDS, "full": full, "incremental": incremental,
             "quick": QUICK, "postgres_and_valkey": "127.0.0.1, same machine"}
 
 
+async def _drop_prefix(cache: ValkeyCache, prefix: str) -> None:
+    keys = [key async for key in cache.client.scan_iter(match=f"{prefix}*")]
+    if keys:
+        await cache.client.delete(*keys)
+
+
 def main() -> dict[str, Any]:
-    _require("PostgreSQL", 5432)
-    _require("Valkey/Redis", 6379)
+    require("PostgreSQL", 5432)
+    require("Valkey/Redis", 6379)
     return asyncio.run(_run())
 
 
@@ -236,22 +219,30 @@ def summary(result: dict[str, Any]) -> str:
         f"Sync PostgreSQL → Valkey, {result['rows']:,} usage logs (median of "
         f"{result['rounds']} rounds; reference: SQLAlchemy fetch + ZADD 1,000 per call).",
         "",
-        "| measurement | ours | reference | ratio | seed | goal | goal met |",
-        "|---|---:|---:|---:|---:|---:|---|",
-        f"| full usage index | {full['ours_s']:.2f} s | {full['reference_s']:.2f} s | "
-        f"{full['ratio']:.1f}× | ~{full['seed_s']:g} s | ≤ {full['goal_s']:g} s | "
-        f"{'yes' if full['goal_met'] else '**no**'} |",
-        f"| whole job, full | {full['whole_job_s']:.2f} s | | | | | |",
+        "| measurement | ours (median) | ours (slowest) | reference | ratio | seed | goal "
+        "| goal met |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+        f"| full usage index | {full['ours_s']:.2f} s | {max(full['ours_all_s']):.2f} s | "
+        f"{full['reference_s']:.2f} s | {full['ratio']:.1f}× | ~{full['seed_s']:g} s | "
+        f"≤ {full['goal_s']:g} s | {_met(full['goal_met'])} |",
+        f"| whole job, full | {full['whole_job_s']:.2f} s | {max(full['whole_job_all_s']):.2f}"
+        " s | | | | | |",
         f"| incremental, {inc['new_rows']:,} new rows (usage index; "
         f"{inc['rows_read_median']:,} read) | {inc['ours_ms']:.1f} ms | "
-        f"{inc['reference_ms']:.1f} ms | {inc['ratio']:.1f}× | < {inc['seed_ms']:g} ms | "
-        f"< {inc['goal_ms']:g} ms | {'yes' if inc['goal_met'] else '**no**'} |",
-        f"| whole job, incremental | {inc['whole_job_ms']:.1f} ms | | | | < {inc['goal_ms']:g}"
-        f" ms | {'yes' if inc['whole_job_goal_met'] else '**no**'} |",
+        f"{max(inc['ours_all_ms']):.1f} ms | {inc['reference_ms']:.1f} ms | "
+        f"{inc['ratio']:.1f}× | < {inc['seed_ms']:g} ms | < {inc['goal_ms']:g} ms | "
+        f"{_met(inc['goal_met'])} |",
+        f"| whole job, incremental | {inc['whole_job_ms']:.1f} ms | "
+        f"{max(inc['whole_job_all_ms']):.1f} ms | | | | < {inc['goal_ms']:g} ms | "
+        f"{_met(inc['whole_job_goal_met'])} |",
         "",
         f"Whole job by part (ms), full: {_listed(full['whole_job_parts_ms'])}; incremental: "
         f"{_listed(inc['whole_job_parts_ms'])}.",
     ])
+
+
+def _met(met: bool) -> str:
+    return "yes" if met else "**no**"
 
 
 def _listed(parts: dict[str, float]) -> str:
