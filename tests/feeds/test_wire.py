@@ -8,7 +8,7 @@ import pytest
 from tests.feeds.helpers import RECEIVED
 from trinity_beast.feeds import registry, wire
 from trinity_beast.feeds.base import MalformedFrame
-from trinity_beast.prices.quote import Quote
+from trinity_beast.prices.quote import Quote, parse_rfc3339
 
 
 class _Trade(msgspec.Struct, frozen=True):
@@ -88,3 +88,67 @@ def test_request_query_and_path_after() -> None:
     assert wire.path_after("/v1/pubticker/btcusd?x=1", "/v1/pubticker/") == "btcusd"
     assert wire.path_after("/v1/pubticker/", "/v1/pubticker/") == ""
     assert wire.path_after("/v2/ticker/btcusd", "/v1/pubticker/") is None
+
+
+def test_latest_quotes_quotes_every_trade_and_keeps_the_latest_per_asset() -> None:
+    seen: list[tuple[str, int, float]] = []
+
+    def quote_of(trade: tuple[str, int], received_ts: float) -> Quote | None:
+        asset, ms = trade
+        seen.append((asset, ms, received_ts))
+        return None if asset == "EUR" else _quote(asset, str(ms), ms)
+
+    trades = [("BTC", 3000), ("EUR", 5000), ("BTC", 1000), ("ETH", 2000), ("BTC", 3000)]
+    assert wire.latest_quotes(trades, quote_of, RECEIVED) == [
+        Quote("BTC", "3000", 3000.0, 3.0, RECEIVED, "test-ws"),
+        Quote("ETH", "2000", 2000.0, 2.0, RECEIVED, "test-ws"),
+    ]
+    assert seen == [(asset, ms, RECEIVED) for asset, ms in trades]
+    assert wire.latest_quotes([("ETH", 7000)], quote_of, RECEIVED) == [
+        Quote("ETH", "7000", 7000.0, 7.0, RECEIVED, "test-ws")]
+    assert wire.latest_quotes([("EUR", 7000)], quote_of, RECEIVED) == []
+    assert wire.latest_quotes([], quote_of, RECEIVED) == []
+
+
+def test_latest_quotes_lets_a_bad_trade_spoil_the_frame() -> None:
+    def quote_of(ms: int, received_ts: float) -> Quote | None:
+        if ms < 0:
+            raise MalformedFrame("bad trade")
+        return _quote("BTC", "1", ms)
+
+    with pytest.raises(MalformedFrame):
+        wire.latest_quotes([1000, -1, 2000], quote_of, RECEIVED)
+
+
+def test_symbol_cache_answers_as_the_function_and_asks_it_once_per_symbol() -> None:
+    asked: list[str] = []
+
+    def asset_of(symbol: str) -> str | None:
+        asked.append(symbol)
+        return symbol.removesuffix("-USD") if symbol.endswith("-USD") else None
+
+    cached = wire.symbol_cache(asset_of)
+    answers = [cached(symbol) for symbol in ["BTC-USD", "BTC-EUR", "BTC-USD", "ETH-USD", "BTC-EUR"]]
+    assert answers == ["BTC", None, "BTC", "ETH", None]
+    assert asked == ["BTC-USD", "BTC-EUR", "ETH-USD"]
+
+
+_TIMES = msgspec.json.Decoder(list[wire.UtcTime])
+
+
+def test_utc_time_gives_the_epoch_parse_rfc3339_gives() -> None:
+    texts = ["2026-09-30T12:00:00Z", "2026-09-30T02:39:59.416138Z", "2026-10-01T00:00:00.47Z",
+             "2026-10-01T00:00:00.221926Z", "2026-09-30T14:00:00.5+02:00"]
+    decoded = _TIMES.decode(msgspec.json.encode(texts))
+    assert [moment.timestamp() for moment in decoded] == [parse_rfc3339(t) for t in texts]
+    # More than six fraction digits: rounded to the microsecond.
+    (nanos,) = _TIMES.decode(b'["2026-09-30T12:00:00.123456789Z"]')
+    assert nanos.timestamp() == 1790769600.123457
+
+
+@pytest.mark.parametrize("text", ["2026-09-30T12:00:00", "2026-09-30T23:59:60Z",
+                                  "2026-09-30T12:00Z", "yesterday"])
+def test_utc_time_refuses_what_the_general_path_must_judge(text: str) -> None:
+    # No offset, a leap second, no seconds: parse_rfc3339 reads the first three (general path).
+    with pytest.raises(msgspec.ValidationError):
+        _TIMES.decode(msgspec.json.encode([text]))

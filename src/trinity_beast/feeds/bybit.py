@@ -50,6 +50,13 @@ class _Trade(msgspec.Struct, frozen=True, gc=False):
     tick_direction: str | None = msgspec.field(default=None, name="L")
 
 
+class _TradeFrame(msgspec.Struct, frozen=True, gc=False):
+    """The fast path's view of a trade frame (see ``wire``): envelope and trades at once."""
+
+    data: list[_Trade]
+    topic: str = ""
+
+
 class _TickerRow(msgspec.Struct, frozen=True, gc=False, rename="camel"):
     symbol: str
     last_price: str
@@ -76,12 +83,14 @@ class _Request(msgspec.Struct, frozen=True, gc=False):
     req_id: str | None = None
 
 
+_TRADE_FRAME = msgspec.json.Decoder(_TradeFrame)
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
 _TRADES = msgspec.json.Decoder(list[_Trade])
 _TICKER_ANSWER = msgspec.json.Decoder(_TickerAnswer)
 _REQUEST = msgspec.json.Decoder(_Request)
 
 
+@wire.symbol_cache
 def asset_of(symbol: str) -> str | None:
     """The asset of a USDT spot symbol (``BTCUSDT`` → ``BTC``); ``None`` for every other one."""
     if symbol.endswith(SYMBOL_SUFFIX) and len(symbol) > len(SYMBOL_SUFFIX):
@@ -128,15 +137,28 @@ class BybitAdapter(ExchangeAdapter):
         return '{"req_id":"ping","op":"ping"}'
 
     def parse(self, frame: str | bytes, received_ts: float) -> Parsed:
+        try:
+            message = _TRADE_FRAME.decode(frame)
+        except wire.DECODE_ERRORS:
+            return self._parse_general(frame, received_ts)
+        if not message.topic:
+            return CONTROL
+        if not message.topic.startswith(TRADE_TOPIC):
+            return _DATA_WITHOUT_QUOTES
+        return self._trade_quotes(message.data, received_ts)
+
+    def _parse_general(self, frame: str | bytes, received_ts: float) -> Parsed:
+        """Any frame the fast decoder refuses: the envelope first, trades only when they are."""
         envelope = wire.decode_frame(_ENVELOPE, frame, "bybit frame")
         if not envelope.topic:
             return CONTROL
         if not envelope.topic.startswith(TRADE_TOPIC):
             return _DATA_WITHOUT_QUOTES
-        latest: dict[str, Quote] = {}
-        for trade in wire.decode_frame(_TRADES, envelope.data, "bybit trades"):
-            wire.keep_latest(latest, self._trade_quote(trade, received_ts))
-        return Parsed(list(latest.values()), True)
+        trades = wire.decode_frame(_TRADES, envelope.data, "bybit trades")
+        return self._trade_quotes(trades, received_ts)
+
+    def _trade_quotes(self, trades: list[_Trade], received_ts: float) -> Parsed:
+        return Parsed(wire.latest_quotes(trades, self._trade_quote, received_ts), True)
 
     def _trade_quote(self, trade: _Trade, received_ts: float) -> Quote | None:
         """The quote of a USDT spot trade; ``None`` for other symbols and derivative trades."""

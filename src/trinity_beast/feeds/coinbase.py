@@ -54,6 +54,22 @@ class _Envelope(msgspec.Struct, frozen=True, gc=False):
     """Decoded only for ``market_trades``: other channels' events have other shapes."""
 
 
+# The fast path's view of a frame (see ``wire``): the same keys decoded whole, times by msgspec.
+class _FastTrade(msgspec.Struct, frozen=True, gc=False):
+    product_id: str
+    price: str
+    time: wire.UtcTime
+
+
+class _FastEvent(msgspec.Struct, frozen=True, gc=False):
+    trades: list[_FastTrade] = []
+
+
+class _FastFrame(msgspec.Struct, frozen=True, gc=False):
+    events: list[_FastEvent]
+    channel: str = ""
+
+
 class _RestProduct(msgspec.Struct, frozen=True, gc=False):
     product_id: str = ""
     price: str | None = None
@@ -65,17 +81,24 @@ class _ClientRequest(msgspec.Struct, frozen=True, gc=False):
     product_ids: list[str] | None = None
 
 
+_FAST_FRAME = msgspec.json.Decoder(_FastFrame)
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
 _EVENTS = msgspec.json.Decoder(list[_Event])
 _REST_PRODUCT = msgspec.json.Decoder(_RestProduct)
 _CLIENT_REQUEST = msgspec.json.Decoder(_ClientRequest)
 
 
+@wire.symbol_cache
 def _asset_of(product_id: str) -> str | None:
     """``BTC-USD`` → ``BTC``; ``None`` for other quotes and products (``BTC-PERP-INTX``)."""
     if product_id.endswith(_USD_SUFFIX) and len(product_id) > len(_USD_SUFFIX):
         return product_id[: -len(_USD_SUFFIX)]
     return None
+
+
+def _not_trades(channel: str) -> Parsed:
+    """A frame of another channel: data if it is market data, else control."""
+    return _DATA_WITHOUT_QUOTES if channel in _OTHER_DATA_CHANNELS else CONTROL
 
 
 class CoinbaseAdapter(ExchangeAdapter):
@@ -113,14 +136,30 @@ class CoinbaseAdapter(ExchangeAdapter):
         return list(dict.fromkeys(self.symbol(asset) for asset in assets))
 
     def parse(self, frame: str | bytes, received_ts: float) -> Parsed:
+        try:
+            message = _FAST_FRAME.decode(frame)
+        except wire.DECODE_ERRORS:
+            return self._parse_general(frame, received_ts)
+        if message.channel != _TRADE_CHANNEL:
+            return _not_trades(message.channel)
+        events = message.events
+        trades = events[0].trades if len(events) == 1 else [
+            trade for event in events for trade in event.trades]
+        return Parsed(tuple(wire.latest_quotes(trades, self._fast_trade_quote, received_ts)), True)
+
+    def _parse_general(self, frame: str | bytes, received_ts: float) -> Parsed:
+        """Any frame the fast decoder refuses: the envelope first, trades only when they are."""
         envelope = wire.decode_frame(_ENVELOPE, frame, "coinbase")
         if envelope.channel != _TRADE_CHANNEL:
-            return _DATA_WITHOUT_QUOTES if envelope.channel in _OTHER_DATA_CHANNELS else CONTROL
-        latest: dict[str, Quote] = {}
-        for event in wire.decode_frame(_EVENTS, envelope.events, "coinbase"):
-            for trade in event.trades:
-                wire.keep_latest(latest, self._trade_quote(trade, received_ts))
-        return Parsed(tuple(latest.values()), True)
+            return _not_trades(envelope.channel)
+        events = wire.decode_frame(_EVENTS, envelope.events, "coinbase")
+        trades = [trade for event in events for trade in event.trades]
+        return Parsed(tuple(wire.latest_quotes(trades, self._trade_quote, received_ts)), True)
+
+    def _fast_trade_quote(self, trade: _FastTrade, received_ts: float) -> Quote | None:
+        """:meth:`_trade_quote` of a trade whose time msgspec has already parsed."""
+        price, value = wire.frame_price(trade.price, "coinbase trade", trade.product_id)
+        return self._quote(trade.product_id, price, value, trade.time.timestamp(), received_ts)
 
     def _trade_quote(self, trade: _Trade, received_ts: float) -> Quote | None:
         """Validate one trade (every trade, so one bad trade spoils the frame); quote USD ones."""
@@ -129,7 +168,12 @@ class CoinbaseAdapter(ExchangeAdapter):
             exchange_ts = parse_rfc3339(trade.time)
         except (ValueError, OverflowError) as exc:
             raise MalformedFrame(f"coinbase trade {trade.product_id}: {exc}") from exc
-        asset = _asset_of(trade.product_id)
+        return self._quote(trade.product_id, price, value, exchange_ts, received_ts)
+
+    def _quote(self, product_id: str, price: str, value: float, exchange_ts: float,
+               received_ts: float) -> Quote | None:
+        """The quote of a valid trade; ``None`` unless the product is quoted in USD."""
+        asset = _asset_of(product_id)
         if asset is None:
             return None
         return Quote(asset, price, value, exchange_ts, received_ts, self.source)

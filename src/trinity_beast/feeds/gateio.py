@@ -51,6 +51,14 @@ class _Trade(msgspec.Struct, frozen=True, gc=False):
     create_time_ms: str | None = None
 
 
+class _TradeFrame(msgspec.Struct, frozen=True, gc=False):
+    """The fast path's view of a frame (see ``wire``): envelope and trade decoded at once."""
+
+    result: _Trade
+    channel: str = ""
+    event: str = ""
+
+
 class _Ticker(msgspec.Struct, frozen=True, gc=False):
     """One row of ``GET /api/v4/spot/tickers``."""
 
@@ -75,6 +83,7 @@ class _Request(msgspec.Struct, frozen=True, gc=False):
     id: int | None = None
 
 
+_TRADE_FRAME = msgspec.json.Decoder(_TradeFrame)
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
 _TRADE = msgspec.json.Decoder(_Trade)
 _TICKERS = msgspec.json.Decoder(list[_Ticker])
@@ -82,6 +91,7 @@ _REST_ERROR = msgspec.json.Decoder(_RestError)
 _REQUEST = msgspec.json.Decoder(_Request)
 
 
+@wire.symbol_cache
 def asset_of(pair: str) -> str | None:
     """The asset of a USDT spot pair (``BTC_USDT`` → ``BTC``); ``None`` for every other pair."""
     if pair.endswith(PAIR_SUFFIX) and len(pair) > len(PAIR_SUFFIX):
@@ -143,12 +153,27 @@ class GateioAdapter(ExchangeAdapter):
         return wire.encode_text({"time": int(self._clock()), "channel": "spot.ping"})
 
     def parse(self, frame: str | bytes, received_ts: float) -> Parsed:
+        try:
+            message = _TRADE_FRAME.decode(frame)
+        except wire.DECODE_ERRORS:
+            return self._parse_general(frame, received_ts)
+        if message.event != "update":
+            return CONTROL
+        if message.channel != TRADES_CHANNEL:
+            return _DATA_WITHOUT_QUOTES
+        return self._trade_quotes(message.result, received_ts)
+
+    def _parse_general(self, frame: str | bytes, received_ts: float) -> Parsed:
+        """Any frame the fast decoder refuses: the envelope first, the trade only when it is."""
         envelope = wire.decode_frame(_ENVELOPE, frame, "gateio frame")
         if envelope.event != "update":
             return CONTROL
         if envelope.channel != TRADES_CHANNEL:
             return _DATA_WITHOUT_QUOTES
         trade = wire.decode_frame(_TRADE, envelope.result, "gateio trade")
+        return self._trade_quotes(trade, received_ts)
+
+    def _trade_quotes(self, trade: _Trade, received_ts: float) -> Parsed:
         asset = asset_of(trade.currency_pair)
         if asset is None:
             return _DATA_WITHOUT_QUOTES

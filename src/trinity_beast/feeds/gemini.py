@@ -65,6 +65,7 @@ _PUB_TICKER = msgspec.json.Decoder(_PubTicker)
 _CLIENT_REQUEST = msgspec.json.Decoder(_ClientRequest)
 
 
+@wire.symbol_cache
 def _asset_of(symbol: str) -> str | None:
     """``btcusd`` → ``BTC``; ``None`` for other quotes and products (``btcusdt``, ``btcgusd``)."""
     usd_pair = symbol.endswith(_USD) and not symbol.endswith(_NOT_USD_SUFFIXES)

@@ -59,6 +59,18 @@ class _Message(msgspec.Struct, frozen=True, gc=False):
     """Decoded only for ``trade``: status, ticker … carry other shapes."""
 
 
+# The fast path's view of a trade frame (see ``wire``): decoded whole, times by msgspec.
+class _FastTrade(msgspec.Struct, frozen=True, gc=False):
+    symbol: str
+    price: msgspec.Raw
+    timestamp: wire.UtcTime
+
+
+class _FastMessage(msgspec.Struct, frozen=True, gc=False):
+    data: list[_FastTrade]
+    channel: str = ""
+
+
 class _RestTicker(msgspec.Struct, frozen=True, gc=False):
     c: list[str]
     """Last trade: ``[price, lot volume]``."""
@@ -69,17 +81,24 @@ class _RestAnswer(msgspec.Struct, frozen=True, gc=False):
     result: dict[str, _RestTicker] = {}
 
 
+_FAST_MESSAGE = msgspec.json.Decoder(_FastMessage)
 _MESSAGE = msgspec.json.Decoder(_Message)
 _TRADES = msgspec.json.Decoder(list[_Trade])
 _REST_ANSWER = msgspec.json.Decoder(_RestAnswer)
 
 
+@wire.symbol_cache
 def _asset_of(symbol: str) -> str | None:
     """``BTC/USD`` → ``BTC``, ``PHA/USD`` → ``PHALA``; ``None`` for other quotes (``BTC/USDT``)."""
     base, _, quote = symbol.partition("/")
     if quote != _USD or not base:
         return None
     return _ASSETS_OF_WS_BASE.get(base, base)
+
+
+def _not_trades(channel: str) -> Parsed:
+    """A frame of another channel: data if it is market data, else control."""
+    return _DATA_WITHOUT_QUOTES if channel in _OTHER_DATA_CHANNELS else CONTROL
 
 
 def _rest_pair(asset: str) -> str:
@@ -128,13 +147,28 @@ class KrakenAdapter(ExchangeAdapter):
         return '{"method":"ping"}'
 
     def parse(self, frame: str | bytes, received_ts: float) -> Parsed:
+        try:
+            message = _FAST_MESSAGE.decode(frame)
+        except wire.DECODE_ERRORS:
+            return self._parse_general(frame, received_ts)
+        if message.channel != _TRADE_CHANNEL:
+            return _not_trades(message.channel)
+        quotes = wire.latest_quotes(message.data, self._fast_trade_quote, received_ts)
+        return Parsed(tuple(quotes), True)
+
+    def _parse_general(self, frame: str | bytes, received_ts: float) -> Parsed:
+        """Any frame the fast decoder refuses: the envelope first, trades only when they are."""
         message = wire.decode_frame(_MESSAGE, frame, "kraken")
         if message.channel != _TRADE_CHANNEL:
-            return _DATA_WITHOUT_QUOTES if message.channel in _OTHER_DATA_CHANNELS else CONTROL
-        latest: dict[str, Quote] = {}
-        for trade in wire.decode_frame(_TRADES, message.data, "kraken"):
-            wire.keep_latest(latest, self._trade_quote(trade, received_ts))
-        return Parsed(tuple(latest.values()), True)
+            return _not_trades(message.channel)
+        trades = wire.decode_frame(_TRADES, message.data, "kraken")
+        return Parsed(tuple(wire.latest_quotes(trades, self._trade_quote, received_ts)), True)
+
+    def _fast_trade_quote(self, trade: _FastTrade, received_ts: float) -> Quote | None:
+        """:meth:`_trade_quote` of a trade whose time msgspec has already parsed."""
+        price_text = str(trade.price, "ascii", "replace")  # as bytes(raw).decode(...), no copy
+        price, value = wire.frame_price(price_text, "kraken trade", trade.symbol)
+        return self._quote(trade.symbol, price, value, trade.timestamp.timestamp(), received_ts)
 
     def _trade_quote(self, trade: _Trade, received_ts: float) -> Quote | None:
         """Validate one trade (every trade, so one bad trade spoils the frame); quote USD ones."""
@@ -143,7 +177,12 @@ class KrakenAdapter(ExchangeAdapter):
             exchange_ts = parse_rfc3339(trade.timestamp)
         except (ValueError, OverflowError) as exc:
             raise MalformedFrame(f"kraken trade {trade.symbol}: {exc}") from exc
-        asset = _asset_of(trade.symbol)
+        return self._quote(trade.symbol, price, value, exchange_ts, received_ts)
+
+    def _quote(self, symbol: str, price: str, value: float, exchange_ts: float,
+               received_ts: float) -> Quote | None:
+        """The quote of a valid trade; ``None`` unless the pair is quoted in USD."""
+        asset = _asset_of(symbol)
         if asset is None:
             return None
         return Quote(asset, price, value, exchange_ts, received_ts, self.source)

@@ -63,6 +63,15 @@ class _Trade(msgspec.Struct, frozen=True, gc=False, rename="camel"):
     ts: str
 
 
+class _TradePush(msgspec.Struct, frozen=True, gc=False):
+    """The fast path's view of a push (see ``wire``): envelope and trades decoded at once."""
+
+    arg: _Arg
+    data: list[_Trade]
+    event: str = ""
+    code: str = ""
+
+
 class _TickerRow(msgspec.Struct, frozen=True, gc=False, rename="camel"):
     inst_id: str
     last: str
@@ -85,6 +94,7 @@ class _Request(msgspec.Struct, frozen=True, gc=False):
     id: str | None = None
 
 
+_TRADE_PUSH = msgspec.json.Decoder(_TradePush)
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
 _TRADES = msgspec.json.Decoder(list[_Trade])
 _TICKER_ANSWER = msgspec.json.Decoder(_TickerAnswer)
@@ -92,12 +102,20 @@ _REQUEST = msgspec.json.Decoder(_Request)
 _ENCODER = msgspec.json.Encoder()
 
 
+@wire.symbol_cache
 def asset_of(inst_id: str) -> str | None:
     """The asset of a USDT spot instrument (``BTC-USDT`` → ``BTC``); ``None`` for all others."""
     base, dash, quote = inst_id.partition("-")
     if dash and base and quote == QUOTE_CURRENCY:
         return base
     return None
+
+
+def _event(event: str, code: str) -> Parsed:
+    """An ``event`` frame (ack, error, notice): control, or reconnect for the upgrade notice."""
+    if event == "notice" and code == SERVICE_UPGRADE_NOTICE:
+        return RECONNECT
+    return CONTROL
 
 
 def _millis(text: str) -> int:
@@ -152,19 +170,30 @@ class OkxAdapter(ExchangeAdapter):
     def parse(self, frame: str | bytes, received_ts: float) -> Parsed:
         if len(frame) == len("pong") and frame in _PONGS:
             return CONTROL
+        try:
+            push = _TRADE_PUSH.decode(frame)
+        except wire.DECODE_ERRORS:
+            return self._parse_general(frame, received_ts)
+        if push.event:
+            return _event(push.event, push.code)
+        if push.arg.channel != TRADES_CHANNEL:
+            return _DATA_WITHOUT_QUOTES
+        return self._trade_quotes(push.data, received_ts)
+
+    def _parse_general(self, frame: str | bytes, received_ts: float) -> Parsed:
+        """Any frame the fast decoder refuses: the envelope first, trades only when they are."""
         envelope = wire.decode_frame(_ENVELOPE, frame, "okx frame")
         if envelope.event:
-            if envelope.event == "notice" and envelope.code == SERVICE_UPGRADE_NOTICE:
-                return RECONNECT
-            return CONTROL
+            return _event(envelope.event, envelope.code)
         if envelope.arg is None or not envelope.data:
             return CONTROL
         if envelope.arg.channel != TRADES_CHANNEL:
             return _DATA_WITHOUT_QUOTES
-        latest: dict[str, Quote] = {}
-        for trade in wire.decode_frame(_TRADES, envelope.data, "okx trades"):
-            wire.keep_latest(latest, self._trade_quote(trade, received_ts))
-        return Parsed(list(latest.values()), True)
+        trades = wire.decode_frame(_TRADES, envelope.data, "okx trades")
+        return self._trade_quotes(trades, received_ts)
+
+    def _trade_quotes(self, trades: list[_Trade], received_ts: float) -> Parsed:
+        return Parsed(wire.latest_quotes(trades, self._trade_quote, received_ts), True)
 
     def _trade_quote(self, trade: _Trade, received_ts: float) -> Quote | None:
         """The quote of a USDT spot trade; ``None`` for futures, swaps, options, other quotes."""
