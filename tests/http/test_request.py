@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 import pytest
 
 from trinity_beast.http.request import Request, split_target
@@ -33,6 +35,18 @@ def test_query_is_decoded_once_and_the_first_value_wins() -> None:
     first = request.query()
     assert first == {"asset": "btc", "name": "a+b c", "flag": "", "empty": ""}
     assert request.query() is first
+
+
+@pytest.mark.parametrize("query", [
+    "asset=btc", "asset=btc&agg=median", "a=1&a=2", "flag", "&&x=1&", "=", "=v", "k==v",
+    "x=1;y=2", "a=%41", "a=b+c", "a%3D=1", "asset=BTC&format=csv&limit=1000",
+])
+def test_query_parses_as_parse_qsl(query: str) -> None:
+    """The direct split (nothing to decode) and parse_qsl agree, first value winning."""
+    expected: dict[str, str] = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        expected.setdefault(name, value)
+    assert make(query).query() == expected
 
 
 def test_empty_query() -> None:

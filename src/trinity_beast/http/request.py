@@ -50,10 +50,7 @@ class Request:
         """The query parameters, percent-decoded; the first value of a repeated name wins."""
         parsed = self._query
         if parsed is None:
-            parsed = {}
-            for name, value in parse_qsl(self.query_string, keep_blank_values=True):
-                parsed.setdefault(name, value)
-            self._query = parsed
+            parsed = self._query = _parse_query(self.query_string)
         return parsed
 
     @overload
@@ -67,6 +64,24 @@ class Request:
     def __repr__(self) -> str:
         # No query and no headers: they may carry an API key, and reprs end up in logs.
         return f"<Request {self.method} {self.path} HTTP/{self.http_version}>"
+
+
+def _parse_query(query: str) -> dict[str, str]:
+    """``parse_qsl(query, keep_blank_values=True)`` with the first value of a name winning.
+
+    A query with nothing to decode (no ``%``, no ``+``: ``asset=btc``) is split directly,
+    which gives the same pairs several times faster than ``parse_qsl``.
+    """
+    parsed: dict[str, str] = {}
+    if "%" in query or "+" in query:
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            parsed.setdefault(name, value)
+        return parsed
+    for pair in query.split("&"):
+        if pair:
+            name, _, value = pair.partition("=")
+            parsed.setdefault(name, value)
+    return parsed
 
 
 _SLASH, _QUESTION, _HASH, _PERCENT = b"/?#%"

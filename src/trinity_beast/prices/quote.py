@@ -62,10 +62,31 @@ def _raw_price_text(raw: object) -> str:
     raise InvalidPrice(f"price must be a non-empty decimal text, got {raw!r}")
 
 
+_SECOND_TEXTS: dict[int, str] = {}
+"""Whole epoch second → ``"YYYY-MM-DDTHH:MM:SS."``: answers format the same few seconds over
+and over, and ``strftime`` costs several times the rest of :func:`rfc3339`."""
+_SECOND_TEXTS_LIMIT = 4096
+
+
 def rfc3339(ts: float) -> str:
-    """Format epoch seconds as RFC 3339 UTC with millisecond precision (``...T12:00:00.123Z``)."""
-    moment = datetime.fromtimestamp(ts, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """Format epoch seconds as RFC 3339 UTC with millisecond precision (``...T12:00:00.123Z``).
+
+    The digits are those of ``datetime.fromtimestamp(ts, UTC)``: the time is rounded to the
+    microsecond (half to even), then the milliseconds are truncated.
+    """
+    fraction, whole = math.modf(ts)
+    second, micros = int(whole), round(fraction * 1e6)
+    if micros >= 1_000_000:
+        second, micros = second + 1, micros - 1_000_000
+    elif micros < 0:
+        second, micros = second - 1, micros + 1_000_000
+    prefix = _SECOND_TEXTS.get(second)
+    if prefix is None:
+        if len(_SECOND_TEXTS) >= _SECOND_TEXTS_LIMIT:
+            _SECOND_TEXTS.clear()
+        prefix = _SECOND_TEXTS[second] = (
+            datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S."))
+    return f"{prefix}{micros // 1000:03d}Z"
 
 
 _MINUTE_EPOCH: dict[str, float] = {}
