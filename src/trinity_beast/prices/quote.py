@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 import msgspec
 
+from trinity_beast.epoch import epoch_parts
+
 
 class Quote(msgspec.Struct, frozen=True, gc=False):
     """The latest trade price of one asset on one exchange.
@@ -74,12 +76,7 @@ def rfc3339(ts: float) -> str:
     The digits are those of ``datetime.fromtimestamp(ts, UTC)``: the time is rounded to the
     microsecond (half to even), then the milliseconds are truncated.
     """
-    fraction, whole = math.modf(ts)
-    second, micros = int(whole), round(fraction * 1e6)
-    if micros >= 1_000_000:
-        second, micros = second + 1, micros - 1_000_000
-    elif micros < 0:
-        second, micros = second - 1, micros + 1_000_000
+    second, micros = epoch_parts(ts)
     prefix = _SECOND_TEXTS.get(second)
     if prefix is None:
         if len(_SECOND_TEXTS) >= _SECOND_TEXTS_LIMIT:
