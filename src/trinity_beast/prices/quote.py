@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from trinity_beast.epoch import epoch_parts
+from trinity_beast.epoch import SecondTexts
 
 
 class Quote(msgspec.Struct, frozen=True, gc=False):
@@ -64,10 +64,7 @@ def _raw_price_text(raw: object) -> str:
     raise InvalidPrice(f"price must be a non-empty decimal text, got {raw!r}")
 
 
-_SECOND_TEXTS: dict[int, str] = {}
-"""Whole epoch second → ``"YYYY-MM-DDTHH:MM:SS."``: answers format the same few seconds over
-and over, and ``strftime`` costs several times the rest of :func:`rfc3339`."""
-_SECOND_TEXTS_LIMIT = 4096
+_RFC3339_SECONDS = SecondTexts("%Y-%m-%dT%H:%M:%S.")
 
 
 def rfc3339(ts: float) -> str:
@@ -76,13 +73,7 @@ def rfc3339(ts: float) -> str:
     The digits are those of ``datetime.fromtimestamp(ts, UTC)``: the time is rounded to the
     microsecond (half to even), then the milliseconds are truncated.
     """
-    second, micros = epoch_parts(ts)
-    prefix = _SECOND_TEXTS.get(second)
-    if prefix is None:
-        if len(_SECOND_TEXTS) >= _SECOND_TEXTS_LIMIT:
-            _SECOND_TEXTS.clear()
-        prefix = _SECOND_TEXTS[second] = (
-            datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S."))
+    prefix, micros = _RFC3339_SECONDS.split(ts)
     return f"{prefix}{micros // 1000:03d}Z"
 
 
