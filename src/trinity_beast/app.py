@@ -229,8 +229,10 @@ class Beast:
     async def _start_lpo(self) -> None:
         """The price API: HTTP :8080 and UDP :2679 over one service (same keys, limits, log)."""
         envelope = Envelope("LPO", self.settings.region, self.settings.node)
+        pipeline = self.usage_pipeline
         service = LpoService(self.prices, Authenticator(self.keys), self.limiter, self.usage,
-                             self.settings.node)
+                             self.settings.node,
+                             usage_backlogged=pipeline.buffer.full if pipeline else None)
         table = LpoRoutes(service, envelope, self._health(envelope)).table()
         if self.governor is not None:
             table = governed_table(self.governor, table, GOVERNED_PATHS)

@@ -52,8 +52,9 @@ class ListSink:
 
 class LpoRig:
     def __init__(self, server: HttpServer, book: PriceBook, usage: ListSink,
-                 prices: PriceService, app: HttpApp) -> None:
+                 prices: PriceService, app: HttpApp, service: LpoService) -> None:
         self.app = app
+        self.service = service
         self.server = server
         self.book = book
         self.usage = usage
@@ -89,7 +90,7 @@ async def lpo_rig(replay_dir: Path, limiter: Admission | None = None) -> AsyncIt
     await server.start("127.0.0.1", 0)
     book.update(quote("BTC", "83371.08000", "coinbase-ws", at=time.time()))
     try:
-        yield LpoRig(server, book, usage, prices, app)
+        yield LpoRig(server, book, usage, prices, app, service)
     finally:
         await server.shutdown(1.0)
         await rest.close()

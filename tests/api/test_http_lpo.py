@@ -48,6 +48,22 @@ async def test_price_from_memory(rig: LpoRig) -> None:
     assert (record.protocol, record.cache_tier, record.endpoint) == ("http", "L1_MEMORY", "/price")
 
 
+async def test_a_backlogged_usage_log_sheds_requests_instead_of_records(rig: LpoRig) -> None:
+    """While the usage buffer is full nothing is answered that could not be logged: 503
+    ``overloaded`` with ``Retry-After``, for single and batch requests; answers again after."""
+    backlogged = [True]
+    rig.service.usage_backlogged = lambda: backlogged[0]
+    status, headers, body = await call(rig, "GET", "/price?asset=btc", headers=AUTH)
+    assert (status, headers["Retry-After"], body["error"]) == (503, "1", "overloaded")
+    status, _, body = await call(rig, "POST", "/prices", headers=AUTH, body=b'{"assets":["btc"]}')
+    assert (status, body["error"]) == (503, "overloaded")
+    assert rig.usage.records == []
+    backlogged[0] = False
+    status, _, _ = await call(rig, "GET", "/price?asset=btc", headers=AUTH)
+    assert status == 200
+    assert len(rig.usage.records) == 1
+
+
 async def test_price_keeps_exchange_digits(rig: LpoRig) -> None:
     async with aiohttp.ClientSession() as session, session.get(
             rig.base + "/price?asset=BTC", headers=AUTH) as response:

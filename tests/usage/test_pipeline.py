@@ -86,7 +86,9 @@ async def test_a_drain_cut_short_spools_the_rest(
     await pipeline.recover()  # what was cut short is on disk, replayed now
     assert sorted(await stored_ids(engine)) == sorted(r.id for r in batch)
     assert await usage_by_key(engine) == per_key(batch)
-    assert (pipeline.written, pipeline.dropped) == (300, 0)
+    # A batch whose wait was cut short may still commit (SQLite writes in a thread of its
+    # own); its records then come back from the spool as duplicates: none lost, none twice.
+    assert (pipeline.written + pipeline.duplicates, pipeline.dropped) == (300, 0)
     assert pipeline.spool.pending() == []
 
 

@@ -42,6 +42,19 @@ def test_a_full_buffer_drops_and_counts_with_one_warning(caplog: pytest.LogCaptu
         "usage buffer full: record dropped (0 more since the last warning)"]
 
 
+def test_full_says_when_the_next_record_would_be_dropped() -> None:
+    buffer, counters = _buffer(100)
+    batch = records(["ak_a"], 101)
+    for record in batch[:99]:
+        buffer.submit(record)
+    assert not buffer.full()
+    buffer.submit(batch[99])
+    assert buffer.full()
+    buffer.take(1)
+    assert not buffer.full()
+    assert counters.dropped == 0
+
+
 def test_room_again_after_take() -> None:
     buffer, counters = _buffer(100)
     for record in records(["ak_a"], 101):

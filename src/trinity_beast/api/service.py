@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from trinity_beast.api.callers import Authenticator
-from trinity_beast.errors import BeastError
+from trinity_beast.errors import BeastError, Unavailable
 from trinity_beast.keys.model import KeyRecord
 from trinity_beast.limits.admission import Admission
 from trinity_beast.prices.lookup import Answer, PriceService
@@ -21,17 +21,29 @@ MAX_BATCH = 30
 
 class LpoService:
     def __init__(self, prices: PriceService, auth: Authenticator, limiter: Admission,
-                 usage: UsageSink, node: str, clock: Callable[[], float] = time.time) -> None:
+                 usage: UsageSink, node: str, clock: Callable[[], float] = time.time, *,
+                 usage_backlogged: Callable[[], bool] | None = None) -> None:
         self.prices = prices
         self.auth = auth
         self.limiter = limiter
         self.usage = usage
         self.node = node
         self.clock = clock
+        self.usage_backlogged = usage_backlogged
+        """True while the usage log cannot take another record (its buffer is full); ``None``
+        for a sink that never fills."""
 
     def authorize(self, presented_key: str) -> KeyRecord:
         """The caller's key record, admitted by the limiter (raises ``Unauthorized`` or
-        ``TooManyRequests``). One call per request, batch or not."""
+        ``TooManyRequests``). One call per request, batch or not.
+
+        While the usage log is backlogged the request is refused (503 ``overloaded``, retry
+        after a second) before any work: an answer that could not be logged would be a
+        request nobody pays for, so load is shed instead of records.
+        """
+        if self.usage_backlogged is not None and self.usage_backlogged():
+            raise Unavailable("the service is catching up on its usage log; retry shortly",
+                              code="overloaded", retry_after=1.0)
         key = self.auth.from_key(presented_key)
         self.limiter.admit(key, self.clock())
         return key

@@ -14,7 +14,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, Table, event, make_url
+from sqlalchemy import URL, Engine, Table, event, make_url
+from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -123,14 +124,30 @@ async def begin(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         async with engine.begin() as connection:
             yield connection
     except Exception as exc:
-        where = redacted(engine.url)
-        if _missing_table(exc):
-            raise DatabaseUnavailable(
-                f"database {where} is not migrated ({_describe(exc)}); run: beast migrate",
-            ) from exc
-        if _unavailable(exc):
-            raise DatabaseUnavailable(f"database {where} is unavailable: {_describe(exc)}") from exc
+        unavailable = database_unavailable(engine.url, exc)
+        if unavailable is not None:
+            raise unavailable from exc
         raise
+
+
+def database_unavailable(url: URL, exc: BaseException) -> DatabaseUnavailable | None:
+    """Our :class:`DatabaseUnavailable` for a driver error that means "not now" (down, or
+    not migrated); ``None`` for an error of the statement or its rows."""
+    where = redacted(url)
+    if _missing_table(exc):
+        return DatabaseUnavailable(
+            f"database {where} is not migrated ({_describe(exc)}); run: beast migrate")
+    if _unavailable(exc):
+        return DatabaseUnavailable(f"database {where} is unavailable: {_describe(exc)}")
+    return None
+
+
+def sqlite_sync_engine(engine: AsyncEngine) -> Engine:
+    """A synchronous engine (``sqlite3``) on the same SQLite file as ``engine``, with the same
+    pragmas, for work that runs whole in a thread of its own."""
+    sync = sa_create_engine(engine.url.set(drivername="sqlite"), pool_size=1, max_overflow=0)
+    event.listen(sync, "connect", _sqlite_pragmas)
+    return sync
 
 
 def insert_ignoring_conflicts(dialect: str, table: Table, keys: Sequence[str]) -> Insert:

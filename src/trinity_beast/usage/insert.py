@@ -4,9 +4,9 @@ inserted, so a batch delivered twice changes nothing the second time.
 
 PostgreSQL: ``COPY`` (asyncpg, binary) into a per-connection temporary staging table, then one
 statement that inserts the staged rows ``ON CONFLICT (id) DO NOTHING``, counts the inserted ones
-per key and adds the counts to ``current_usage``. SQLite: the ids already stored are looked
-up, the others inserted with the driver's ``executemany``, and one ``UPDATE`` per key.
-``created_at`` is the record's epoch seconds as a UTC timestamp.
+per key and adds the counts to ``current_usage``. SQLite: :mod:`~.insert_sqlite`, the whole
+batch in a writer thread of its own. ``created_at`` is the record's epoch seconds as a UTC
+timestamp.
 """
 
 from __future__ import annotations
@@ -15,17 +15,12 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
-from msgspec.structs import astuple
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from trinity_beast.db.engine import begin
-from trinity_beast.db.schema import api_keys, utcnow
-from trinity_beast.epoch import SecondTexts
-from trinity_beast.usage.record import UsageRecord
+from trinity_beast.usage.insert_sqlite import sqlite_inserter
+from trinity_beast.usage.record import COLUMNS, UsageRecord
 
-COLUMNS = tuple(UsageRecord.__struct_fields__)
-"""The ``usage_logs`` columns, in record order."""
 STAGING = "usage_logs_staging"
 
 _CREATE_STAGING = (
@@ -58,10 +53,10 @@ def _row(record: UsageRecord) -> tuple[Any, ...]:
 async def insert_batch(engine: AsyncEngine, records: list[UsageRecord]) -> Counter[str]:
     """Insert ``records`` (distinct ids) and advance ``current_usage``; returns the rows
     inserted per ``api_key_id`` (records already present are not counted)."""
+    if engine.dialect.name == "sqlite":
+        return await sqlite_inserter(engine).insert(records)
     async with begin(engine) as conn:
-        if conn.dialect.name == "postgresql":
-            return await _insert_postgres(conn, records)
-        return await _insert_sqlite(conn, records)
+        return await _insert_postgres(conn, records)
 
 
 async def _insert_postgres(conn: AsyncConnection, records: list[UsageRecord]) -> Counter[str]:
@@ -74,64 +69,3 @@ async def _insert_postgres(conn: AsyncConnection, records: list[UsageRecord]) ->
     await driver.copy_records_to_table(STAGING, records=map(_row, records), columns=COLUMNS)
     result = await conn.exec_driver_sql(_INSERT_STAGED)
     return Counter({str(row["api_key_id"]): int(row["n"]) for row in result.mappings()})
-
-
-_SQLITE_CHUNK = 500
-"""Ids per ``IN (…)`` look-up: well inside SQLite's bound-parameter limit."""
-_PLACEHOLDERS = ", ".join("?" * len(COLUMNS))
-_SQLITE_INSERT = (
-    f"INSERT INTO usage_logs ({_COLUMN_LIST}) VALUES ({_PLACEHOLDERS}) "  # noqa: S608 - names
-    "ON CONFLICT (id) DO NOTHING"
-)
-_SQLITE_ADVANCE = (
-    api_keys.update()
-    .where(api_keys.c.key_id == sa.bindparam("key"))
-    .values(current_usage=api_keys.c.current_usage + sa.bindparam("count"),
-            updated_at=sa.bindparam("now"))
-)
-
-
-async def _insert_sqlite(conn: AsyncConnection, records: list[UsageRecord]) -> Counter[str]:
-    """The ids already stored are looked up first, so the rows this batch adds are known
-    without ``RETURNING``; the rows then go to the driver's ``executemany`` as plain tuples.
-
-    SQLAlchemy's multi-row ``INSERT … RETURNING`` cost about 90 µs a row in Python; this path
-    costs a few. SQLite runs one writer at a time, so nothing else inserts between the look-up
-    and the insert of this transaction.
-    """
-    stored = await _stored_ids(conn, [record.id for record in records])
-    fresh = [record for record in records if record.id not in stored]
-    if not fresh:
-        return Counter()
-    await conn.exec_driver_sql(_SQLITE_INSERT, [
-        (*astuple(record)[:-1], sqlite_time(record.created_at)) for record in fresh])
-    inserted = Counter(record.api_key_id for record in fresh)
-    now = utcnow()
-    await conn.execute(_SQLITE_ADVANCE, [
-        {"key": key, "count": count, "now": now} for key, count in inserted.items()])
-    return inserted
-
-
-_SQLITE_SECONDS = SecondTexts("%Y-%m-%d %H:%M:%S")
-
-
-def sqlite_time(ts: float) -> str:
-    """Epoch seconds as the text SQLAlchemy stores for a UTC ``DateTime`` on SQLite
-    (``2026-12-05 21:12:36.377709``), so reads and comparisons see no difference.
-
-    It runs for every row of a batch on the event loop: with the second's text cached, a
-    300-row batch costs well under a millisecond, not 3.5.
-    """
-    text, micros = _SQLITE_SECONDS.split(ts)
-    return f"{text}.{micros:06d}"
-
-
-async def _stored_ids(conn: AsyncConnection, ids: list[str]) -> set[str]:
-    stored: set[str] = set()
-    for start in range(0, len(ids), _SQLITE_CHUNK):
-        chunk = tuple(ids[start:start + _SQLITE_CHUNK])
-        marks = ", ".join("?" * len(chunk))
-        result = await conn.exec_driver_sql(
-            f"SELECT id FROM usage_logs WHERE id IN ({marks})", chunk)  # noqa: S608 - marks only
-        stored.update(str(row[0]) for row in result)
-    return stored

@@ -65,6 +65,10 @@ class UsageBuffer:
         if len(self._records) >= self._wake_at:
             self._wake.set()
 
+    def full(self) -> bool:
+        """No room for another record: :meth:`submit` would drop it."""
+        return len(self._records) >= self._params.get_int("sqs_buffer_size")
+
     def take(self, limit: int) -> list[UsageRecord]:
         """Remove and return up to ``limit`` records, oldest first."""
         count = min(limit, len(self._records))

@@ -27,6 +27,10 @@ class UsageRecord(msgspec.Struct, frozen=True, gc=False, array_like=True):
     """Epoch seconds (UTC)."""
 
 
+COLUMNS = tuple(UsageRecord.__struct_fields__)
+"""The ``usage_logs`` columns, in record order."""
+
+
 def _new_tag() -> str:
     return os.urandom(8).hex()
 

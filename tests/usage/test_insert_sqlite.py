@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.dialects.sqlite import aiosqlite
 
 from trinity_beast.db.schema import usage_logs
-from trinity_beast.usage.insert import sqlite_time
+from trinity_beast.usage.insert_sqlite import sqlite_time
 
 _DIALECT = aiosqlite.dialect()
 _SQLALCHEMY_TEXT = usage_logs.c.created_at.type.dialect_impl(_DIALECT).bind_processor(_DIALECT)

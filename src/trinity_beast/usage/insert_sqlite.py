@@ -1,0 +1,111 @@
+"""Usage batches into SQLite, each whole in one writer thread.
+
+Through the asyncio driver every statement of a batch (look-up, insert, update, commit) is a
+round trip between the event loop and the driver's thread, and a loop busy with requests
+serves each one late: under full load the writer fell to about 2,000 rows a second and the
+buffer overflowed. Here a batch is one hand-off: a thread of its own with a plain ``sqlite3``
+connection (same file, same pragmas) runs the whole transaction and returns the counts.
+
+A batch whose caller stops waiting (a drain cut short, a write timeout) still finishes in the
+thread: its records, spooled by the caller, come back as duplicates when the spool is replayed.
+Nothing is lost or counted twice; only ``written`` counts such rows as ``duplicates``.
+
+The ids already stored are looked up first, so the rows a batch adds are known without
+``RETURNING``; the rows go to the driver's ``executemany`` as plain tuples. SQLite runs one
+writer at a time, so nothing else inserts between the look-up and the insert.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import sqlalchemy as sa
+from msgspec.structs import astuple
+from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from trinity_beast.db.engine import database_unavailable, sqlite_sync_engine
+from trinity_beast.db.schema import api_keys, utcnow
+from trinity_beast.epoch import SecondTexts
+from trinity_beast.usage.record import COLUMNS, UsageRecord
+
+_LOOKUP_CHUNK = 500
+"""Ids per ``IN (…)`` look-up: well inside SQLite's bound-parameter limit."""
+_INSERT = (
+    f"INSERT INTO usage_logs ({', '.join(COLUMNS)}) "  # noqa: S608 - constant names only
+    f"VALUES ({', '.join('?' * len(COLUMNS))}) ON CONFLICT (id) DO NOTHING"
+)
+_ADVANCE = (
+    api_keys.update()
+    .where(api_keys.c.key_id == sa.bindparam("key"))
+    .values(current_usage=api_keys.c.current_usage + sa.bindparam("count"),
+            updated_at=sa.bindparam("now"))
+)
+_SECONDS = SecondTexts("%Y-%m-%d %H:%M:%S")
+
+
+def sqlite_time(ts: float) -> str:
+    """Epoch seconds as the text SQLAlchemy stores for a UTC ``DateTime`` on SQLite
+    (``2026-12-05 21:12:36.377709``), so reads and comparisons see no difference."""
+    text, micros = _SECONDS.split(ts)
+    return f"{text}.{micros:06d}"
+
+
+class SqliteInserter:
+    """The writer thread of one SQLite database."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._url = engine.url
+        self._engine = sqlite_sync_engine(engine)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="usage-sqlite")
+
+    async def insert(self, records: list[UsageRecord]) -> Counter[str]:
+        """Insert ``records`` (distinct ids), advance ``current_usage``; the rows inserted per
+        key. Raises ``DatabaseUnavailable`` as :func:`~trinity_beast.db.engine.begin` does."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._thread, self._insert, records)
+        except Exception as exc:
+            unavailable = database_unavailable(self._url, exc)
+            if unavailable is not None:
+                raise unavailable from exc
+            raise
+
+    def _insert(self, records: list[UsageRecord]) -> Counter[str]:
+        with self._engine.begin() as conn:
+            stored = _stored_ids(conn, [record.id for record in records])
+            fresh = [record for record in records if record.id not in stored]
+            if not fresh:
+                return Counter()
+            conn.exec_driver_sql(_INSERT, [
+                (*astuple(record)[:-1], sqlite_time(record.created_at)) for record in fresh])
+            inserted = Counter(record.api_key_id for record in fresh)
+            now = utcnow()
+            conn.execute(_ADVANCE, [
+                {"key": key, "count": count, "now": now} for key, count in inserted.items()])
+            return inserted
+
+
+def _stored_ids(conn: Connection, ids: list[str]) -> set[str]:
+    stored: set[str] = set()
+    for start in range(0, len(ids), _LOOKUP_CHUNK):
+        chunk = tuple(ids[start:start + _LOOKUP_CHUNK])
+        marks = ", ".join("?" * len(chunk))
+        result = conn.exec_driver_sql(
+            f"SELECT id FROM usage_logs WHERE id IN ({marks})", chunk)  # noqa: S608 - marks only
+        stored.update(str(row[0]) for row in result)
+    return stored
+
+
+_INSERTERS: weakref.WeakKeyDictionary[AsyncEngine, SqliteInserter] = weakref.WeakKeyDictionary()
+
+
+def sqlite_inserter(engine: AsyncEngine) -> SqliteInserter:
+    """The inserter of ``engine``'s database (made on first use, gone with the engine)."""
+    inserter = _INSERTERS.get(engine)
+    if inserter is None:
+        inserter = _INSERTERS[engine] = SqliteInserter(engine)
+    return inserter
