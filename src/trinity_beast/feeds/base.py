@@ -44,6 +44,14 @@ class Parsed(msgspec.Struct, frozen=True, gc=False):
 
 CONTROL = Parsed((), False)
 RECONNECT = Parsed((), False, True)
+DATA_WITHOUT_QUOTES = Parsed((), True)
+"""Market data that carries no trade for us (another channel, another quote currency): it
+proves the feed alive all the same."""
+
+
+def other_channel(channel: str, data_channels: frozenset[str]) -> Parsed:
+    """A frame of a channel other than trades: data if ``channel`` is market data, else control."""
+    return DATA_WITHOUT_QUOTES if channel in data_channels else CONTROL
 
 
 class ExchangeAdapter(abc.ABC):

@@ -18,6 +18,7 @@ import msgspec
 from trinity_beast.feeds import wire
 from trinity_beast.feeds.base import (
     CONTROL,
+    DATA_WITHOUT_QUOTES,
     ExchangeAdapter,
     MalformedFrame,
     Parsed,
@@ -31,7 +32,6 @@ SYMBOL_SUFFIX = "USDT"
 MAX_ARGS_PER_REQUEST = 10
 TICKERS_PATH = "/v5/market/tickers"
 
-_DATA_WITHOUT_QUOTES = Parsed((), True)
 
 
 class _Envelope(msgspec.Struct, frozen=True, gc=False):
@@ -144,7 +144,7 @@ class BybitAdapter(ExchangeAdapter):
         if not message.topic:
             return CONTROL
         if not message.topic.startswith(TRADE_TOPIC):
-            return _DATA_WITHOUT_QUOTES
+            return DATA_WITHOUT_QUOTES
         return self._trade_quotes(message.data, received_ts)
 
     def _parse_general(self, frame: str | bytes, received_ts: float) -> Parsed:
@@ -153,7 +153,7 @@ class BybitAdapter(ExchangeAdapter):
         if not envelope.topic:
             return CONTROL
         if not envelope.topic.startswith(TRADE_TOPIC):
-            return _DATA_WITHOUT_QUOTES
+            return DATA_WITHOUT_QUOTES
         trades = wire.decode_frame(_TRADES, envelope.data, "bybit trades")
         return self._trade_quotes(trades, received_ts)
 

@@ -19,12 +19,12 @@ import msgspec
 
 from trinity_beast.feeds import wire
 from trinity_beast.feeds.base import (
-    CONTROL,
     ExchangeAdapter,
     MalformedFrame,
     Parsed,
     ReplayProtocol,
     ReplayReply,
+    other_channel,
 )
 from trinity_beast.prices.quote import Quote, checked_price, parse_rfc3339
 
@@ -34,7 +34,6 @@ _HEARTBEAT_CHANNEL = "heartbeats"
 _OTHER_DATA_CHANNELS = frozenset({"ticker", "ticker_batch", "l2_data", "candles"})
 """Market-data channels we do not use: they prove the feed is alive but carry no trades."""
 _PRODUCT_PATH = "/api/v3/brokerage/market/products/"
-_DATA_WITHOUT_QUOTES = Parsed((), True)
 
 
 # Wire formats (only the keys we read; msgspec skips the others).
@@ -96,11 +95,6 @@ def _asset_of(product_id: str) -> str | None:
     return None
 
 
-def _not_trades(channel: str) -> Parsed:
-    """A frame of another channel: data if it is market data, else control."""
-    return _DATA_WITHOUT_QUOTES if channel in _OTHER_DATA_CHANNELS else CONTROL
-
-
 class CoinbaseAdapter(ExchangeAdapter):
     name = "coinbase"
     source = "coinbase-ws"
@@ -141,7 +135,7 @@ class CoinbaseAdapter(ExchangeAdapter):
         except wire.DECODE_ERRORS:
             return self._parse_general(frame, received_ts)
         if message.channel != _TRADE_CHANNEL:
-            return _not_trades(message.channel)
+            return other_channel(message.channel, _OTHER_DATA_CHANNELS)
         events = message.events
         trades = events[0].trades if len(events) == 1 else [
             trade for event in events for trade in event.trades]
@@ -151,7 +145,7 @@ class CoinbaseAdapter(ExchangeAdapter):
         """Any frame the fast decoder refuses: the envelope first, trades only when they are."""
         envelope = wire.decode_frame(_ENVELOPE, frame, "coinbase")
         if envelope.channel != _TRADE_CHANNEL:
-            return _not_trades(envelope.channel)
+            return other_channel(envelope.channel, _OTHER_DATA_CHANNELS)
         events = wire.decode_frame(_EVENTS, envelope.events, "coinbase")
         trades = [trade for event in events for trade in event.trades]
         return Parsed(tuple(wire.latest_quotes(trades, self._trade_quote, received_ts)), True)

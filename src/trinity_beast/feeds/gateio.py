@@ -19,6 +19,7 @@ import msgspec
 from trinity_beast.feeds import wire
 from trinity_beast.feeds.base import (
     CONTROL,
+    DATA_WITHOUT_QUOTES,
     ExchangeAdapter,
     MalformedFrame,
     Parsed,
@@ -31,7 +32,6 @@ TRADES_CHANNEL = "spot.trades"
 PAIR_SUFFIX = "_USDT"
 TICKERS_PATH = "/api/v4/spot/tickers"
 
-_DATA_WITHOUT_QUOTES = Parsed((), True)
 
 
 class _Envelope(msgspec.Struct, frozen=True, gc=False):
@@ -160,7 +160,7 @@ class GateioAdapter(ExchangeAdapter):
         if message.event != "update":
             return CONTROL
         if message.channel != TRADES_CHANNEL:
-            return _DATA_WITHOUT_QUOTES
+            return DATA_WITHOUT_QUOTES
         return self._trade_quotes(message.result, received_ts)
 
     def _parse_general(self, frame: str | bytes, received_ts: float) -> Parsed:
@@ -169,14 +169,14 @@ class GateioAdapter(ExchangeAdapter):
         if envelope.event != "update":
             return CONTROL
         if envelope.channel != TRADES_CHANNEL:
-            return _DATA_WITHOUT_QUOTES
+            return DATA_WITHOUT_QUOTES
         trade = wire.decode_frame(_TRADE, envelope.result, "gateio trade")
         return self._trade_quotes(trade, received_ts)
 
     def _trade_quotes(self, trade: _Trade, received_ts: float) -> Parsed:
         asset = asset_of(trade.currency_pair)
         if asset is None:
-            return _DATA_WITHOUT_QUOTES
+            return DATA_WITHOUT_QUOTES
         price, value = wire.frame_price(trade.price, "gateio")
         quote = Quote(asset, price, value, _trade_time(trade), received_ts, self.source)
         return Parsed((quote,), True)

@@ -17,6 +17,7 @@ import msgspec
 from trinity_beast.feeds import wire
 from trinity_beast.feeds.base import (
     CONTROL,
+    DATA_WITHOUT_QUOTES,
     ExchangeAdapter,
     MalformedFrame,
     Parsed,
@@ -30,7 +31,6 @@ _NOT_USD_SUFFIXES = ("gusd",)
 """``btcgusd`` is BTC quoted in GUSD, not an asset ``BTCG`` quoted in USD."""
 _TRADE_STREAM = "@trade"
 _TICKER_PATH = "/v1/pubticker/"
-_DATA_WITHOUT_QUOTES = Parsed((), True)
 
 
 # Wire formats: one flat object per frame; the fields say what it is.
@@ -106,13 +106,13 @@ class GeminiAdapter(ExchangeAdapter):
         if message.symbol is None:
             return CONTROL  # request replies: {"id":..,"status":..}
         if message.trade_id is None or message.event_type not in (None, "trade"):
-            return _DATA_WITHOUT_QUOTES  # bookTicker, depthUpdate: alive, but not trades
+            return DATA_WITHOUT_QUOTES  # bookTicker, depthUpdate: alive, but not trades
         price, value = wire.frame_price(message.price, "gemini trade", message.symbol)
         if message.event_ns is None:
             raise MalformedFrame(f"gemini trade {message.symbol} has no event time E")
         asset = _asset_of(message.symbol)
         if asset is None:
-            return _DATA_WITHOUT_QUOTES
+            return DATA_WITHOUT_QUOTES
         exchange_ts = message.event_ns / 1_000_000_000
         return Parsed((Quote(asset, price, value, exchange_ts, received_ts, self.source),), True)
 

@@ -21,12 +21,12 @@ import msgspec
 
 from trinity_beast.feeds import wire
 from trinity_beast.feeds.base import (
-    CONTROL,
     ExchangeAdapter,
     MalformedFrame,
     Parsed,
     ReplayProtocol,
     ReplayReply,
+    other_channel,
 )
 from trinity_beast.prices.quote import Quote, checked_price, parse_rfc3339
 
@@ -42,7 +42,6 @@ _OTHER_DATA_CHANNELS = frozenset({"ticker", "book", "ohlc", "level3"})
 """Market-data channels we do not use: they prove the feed is alive but carry no trades."""
 _TICKER_PATH = "/0/public/Ticker"
 _PREWARM_SOURCE = "kraken-prewarm"
-_DATA_WITHOUT_QUOTES = Parsed((), True)
 
 
 # Wire formats (only the keys we read; msgspec skips the others).
@@ -96,11 +95,6 @@ def _asset_of(symbol: str) -> str | None:
     return _ASSETS_OF_WS_BASE.get(base, base)
 
 
-def _not_trades(channel: str) -> Parsed:
-    """A frame of another channel: data if it is market data, else control."""
-    return _DATA_WITHOUT_QUOTES if channel in _OTHER_DATA_CHANNELS else CONTROL
-
-
 def _rest_pair(asset: str) -> str:
     """``BTC`` → ``XBTUSD`` (the altname Kraken's REST API accepts)."""
     asset = asset.upper()
@@ -152,7 +146,7 @@ class KrakenAdapter(ExchangeAdapter):
         except wire.DECODE_ERRORS:
             return self._parse_general(frame, received_ts)
         if message.channel != _TRADE_CHANNEL:
-            return _not_trades(message.channel)
+            return other_channel(message.channel, _OTHER_DATA_CHANNELS)
         quotes = wire.latest_quotes(message.data, self._fast_trade_quote, received_ts)
         return Parsed(tuple(quotes), True)
 
@@ -160,7 +154,7 @@ class KrakenAdapter(ExchangeAdapter):
         """Any frame the fast decoder refuses: the envelope first, trades only when they are."""
         message = wire.decode_frame(_MESSAGE, frame, "kraken")
         if message.channel != _TRADE_CHANNEL:
-            return _not_trades(message.channel)
+            return other_channel(message.channel, _OTHER_DATA_CHANNELS)
         trades = wire.decode_frame(_TRADES, message.data, "kraken")
         return Parsed(tuple(wire.latest_quotes(trades, self._trade_quote, received_ts)), True)
 

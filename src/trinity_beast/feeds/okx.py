@@ -19,6 +19,7 @@ import msgspec
 from trinity_beast.feeds import wire
 from trinity_beast.feeds.base import (
     CONTROL,
+    DATA_WITHOUT_QUOTES,
     RECONNECT,
     ExchangeAdapter,
     MalformedFrame,
@@ -34,7 +35,6 @@ TICKER_PATH = "/api/v5/market/ticker"
 MAX_ARGS_BYTES = 64 * 1024
 SERVICE_UPGRADE_NOTICE = "64008"
 
-_DATA_WITHOUT_QUOTES = Parsed((), True)
 _MAX_MILLIS = 10**15  # year 33658: anything later is garbage, and stays a finite float
 _PONGS = frozenset({"pong", b"pong"})
 
@@ -177,7 +177,7 @@ class OkxAdapter(ExchangeAdapter):
         if push.event:
             return _event(push.event, push.code)
         if push.arg.channel != TRADES_CHANNEL:
-            return _DATA_WITHOUT_QUOTES
+            return DATA_WITHOUT_QUOTES
         return self._trade_quotes(push.data, received_ts)
 
     def _parse_general(self, frame: str | bytes, received_ts: float) -> Parsed:
@@ -188,7 +188,7 @@ class OkxAdapter(ExchangeAdapter):
         if envelope.arg is None or not envelope.data:
             return CONTROL
         if envelope.arg.channel != TRADES_CHANNEL:
-            return _DATA_WITHOUT_QUOTES
+            return DATA_WITHOUT_QUOTES
         trades = wire.decode_frame(_TRADES, envelope.data, "okx trades")
         return self._trade_quotes(trades, received_ts)
 
