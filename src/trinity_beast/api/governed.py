@@ -9,12 +9,11 @@ refusal is sent after ``refusal_delay`` seconds so that hammering clients slow d
 from __future__ import annotations
 
 import asyncio
-import inspect
 from collections.abc import Awaitable
 
 from trinity_beast.api.router import Route, RouteTable
 from trinity_beast.errors import BeastError
-from trinity_beast.http import Request, Response
+from trinity_beast.http import Request, Response, is_pending
 from trinity_beast.limits.governor import Governor
 
 
@@ -38,7 +37,7 @@ def governed(governor: Governor, route: Route) -> Route:
         except BaseException as exc:
             governor.leave(_succeeded(exc))
             raise
-        if type(result) is not Response and inspect.isawaitable(result):  # the test is slow
+        if is_pending(result):
             return _finish(governor, result)
         governor.leave(result.status < 500)
         return result

@@ -8,14 +8,13 @@ into the envelope's JSON error, for synchronous and asynchronous handlers alike.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
 from trinity_beast.api.envelope import Envelope
 from trinity_beast.api.ip_guard import IpGuard
 from trinity_beast.errors import BeastError, MethodNotAllowed, NotFound
-from trinity_beast.http import Request, Response
+from trinity_beast.http import Request, Response, is_pending
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +65,7 @@ class HttpApp:
             result = handler(request)
         except BeastError as exc:
             return self.error(path, exc)
-        if type(result) is not Response and inspect.isawaitable(result):  # the test is slow
+        if is_pending(result):
             return self._finish(path, result)
         return result
 

@@ -2,7 +2,13 @@
 
 from trinity_beast.http.limits import HttpLimits
 from trinity_beast.http.request import Request
-from trinity_beast.http.response import ErrorFactory, Handler, Response, default_error_factory
+from trinity_beast.http.response import (
+    ErrorFactory,
+    Handler,
+    Response,
+    default_error_factory,
+    is_pending,
+)
 from trinity_beast.http.server import HttpServer
 
 __all__ = [
@@ -13,4 +19,5 @@ __all__ = [
     "Request",
     "Response",
     "default_error_factory",
+    "is_pending",
 ]

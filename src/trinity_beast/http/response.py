@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from trinity_beast.http.request import Request
+
+if TYPE_CHECKING:  # annotations only: no runtime dependency
+    from typing_extensions import TypeIs
 
 _encode_json = msgspec.json.Encoder().encode
 
@@ -53,3 +58,12 @@ ErrorFactory = Callable[[int, str, str], Response]
 def default_error_factory(status: int, code: str, message: str) -> Response:
     """``{"error": code, "message": message, "status_code": status}``."""
     return Response.json({"error": code, "message": message, "status_code": status}, status)
+
+
+def is_pending(result: Response | Awaitable[Response]) -> TypeIs[Awaitable[Response]]:
+    """Whether what a handler returned is an awaitable to run rather than a ready answer.
+
+    The exact type test comes first: ``inspect.isawaitable`` costs a few microseconds, and the
+    hot path returns a :class:`Response`.
+    """
+    return type(result) is not Response and inspect.isawaitable(result)
