@@ -73,7 +73,7 @@ class RestClient:
                     body = await response.read()
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             self.failures += 1
-            raise RestUnavailable(exchange, asset, f"request failed: {exc!r}") from exc
+            raise RestUnavailable(exchange, asset, _failure(exc)) from exc
         if response.status >= 500 or response.status == 429:
             self.failures += 1
             raise RestUnavailable(exchange, asset, f"HTTP {response.status}")
@@ -99,3 +99,12 @@ class RestClient:
             return adapter.parse_rest_batch(body, assets, self._clock())
         except MalformedFrame as exc:
             raise RestMiss(exchange, ",".join(assets), str(exc)) from exc
+
+
+def _failure(exc: BaseException) -> str:
+    """A short reason for a failed ticker call, fit for an answer's message (no driver reprs)."""
+    if isinstance(exc, TimeoutError):
+        return "request timed out"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"cannot connect to {exc.host}:{exc.port}"
+    return f"request failed: {type(exc).__name__}"
