@@ -12,11 +12,22 @@ from pathlib import Path
 
 import pytest
 
+from trinity_beast.compiled import stale_sources
+
 FIXTURES = Path(__file__).parent / "fixtures"
 EXCHANGE_FIXTURES = FIXTURES / "exchanges"
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Refuse to test a compiled hot path older than the sources (it would test old code)."""
+    stale = stale_sources()
+    if stale:
+        pytest.exit(f"the compiled hot path is older than {', '.join(stale[:3])}: run `make test` "
+                    "(it rebuilds), or `BEAST_PURE_PYTHON=1 make test` to test interpreted",
+                    returncode=4)
 
 
 def _reachable(host: str, port: int) -> bool:

@@ -16,12 +16,13 @@ import contextlib
 import logging
 import socket
 import struct
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import msgspec
 
 from trinity_beast.feeds.status import FeedStatus
 from trinity_beast.prices.book import PriceBook
+from trinity_beast.prices.fanout import FanoutBook
 from trinity_beast.prices.quote import Quote
 
 log = logging.getLogger(__name__)
@@ -55,30 +56,6 @@ _decode = msgspec.msgpack.Decoder(HubMessage).decode
 def _frame(message: HubMessage) -> bytes:
     payload = _encode(message)
     return _HEADER.pack(len(payload)) + payload
-
-
-class FanoutBook(PriceBook):
-    """The hub's book: every update is also queued for the workers."""
-
-    __slots__ = ("_pending", "_scheduled", "_send")
-
-    def __init__(self, send: Callable[[list[Quote]], None]) -> None:
-        super().__init__()
-        self._pending: list[Quote] = []
-        self._scheduled = False
-        self._send = send
-
-    def update(self, quote: Quote) -> None:
-        super().update(quote)
-        self._pending.append(quote)
-        if not self._scheduled:
-            self._scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
-
-    def _flush(self) -> None:
-        pending, self._pending, self._scheduled = self._pending, [], False
-        if pending:
-            self._send(pending)
 
 
 class Hub:

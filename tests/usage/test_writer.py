@@ -57,6 +57,18 @@ async def test_current_usage_counts_only_rows_inserted(
     assert (counters.written, counters.duplicates, counters.spooled) == (55, 30, 0)
 
 
+async def test_a_batch_of_several_statements_counts_each_inserted_row_once(
+        engine: AsyncEngine, key_ids: list[str]) -> None:
+    # More rows than one SQLite statement takes, re-deliveries scattered through them.
+    first, more = records(key_ids, 450), records(key_ids, 170)
+    assert await insert_batch(engine, first[:250]) == per_key(first[:250])
+    mixed = [record for pair in zip(first, more + first[400:], strict=False) for record in pair]
+    expected = per_key(first[250:] + more)
+    assert await insert_batch(engine, mixed + first[220:400]) == expected
+    assert sorted(await stored_ids(engine)) == sorted(r.id for r in first + more)
+    assert await usage_by_key(engine) == per_key(first + more)
+
+
 async def test_repeated_ids_within_one_batch_count_once(
         engine: AsyncEngine, key_ids: list[str], tmp_path: Path) -> None:
     writer = _writer(engine, tmp_path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import signal
 import socket
 import sys
@@ -11,12 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from trinity_beast.app import Beast
+from trinity_beast.compiled import compiled_modules, stale_sources
 from trinity_beast.db.stores import USER_ERRORS
 from trinity_beast.hub import Hub
 from trinity_beast.logs import configure_logging
 from trinity_beast.replay.recording import DEFAULT_DIR
 from trinity_beast.settings import ROLES, Settings, load_settings
 from trinity_beast.supervisor import run_supervised
+
+log = logging.getLogger(__name__)
 
 DEMO_KEY = "demo-public-2026-03-01-abc123"
 
@@ -53,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
         changes["workers"] = args.workers
     settings = settings.with_(**changes)
     configure_logging("info", settings.node)
+    _report_compiled()
     _install_uvloop()
     try:
         if args.worker_fd is not None:
@@ -121,6 +126,18 @@ def _safe(url: str) -> str:
     if "@" in rest:
         rest = "***@" + rest.split("@", 1)[1]
     return scheme + sep + rest
+
+
+def _report_compiled() -> None:
+    """Say whether the hot path runs compiled, and warn when that build is out of date."""
+    stale = stale_sources()
+    if stale:
+        log.warning("the compiled hot path is older than %s (and %d more source files): "
+                    "run `make` to rebuild it, or BEAST_PURE_PYTHON=1 make to drop it",
+                    stale[0], len(stale) - 1)
+    compiled = compiled_modules()
+    log.info("hot path: %s", f"{len(compiled)} modules compiled with mypyc" if compiled
+             else "interpreted (not compiled)")
 
 
 def _install_uvloop() -> None:
