@@ -10,7 +10,8 @@ import pytest
 from tests.usage.helpers import records
 from trinity_beast.params.values import Parameters
 from trinity_beast.usage.counters import LogThrottle, UsageCounters
-from trinity_beast.usage.queue import UsageBuffer
+from trinity_beast.usage.queue import UsageBuffer, run_flusher
+from trinity_beast.usage.record import UsageRecord
 
 
 def _buffer(capacity: int = 100) -> tuple[UsageBuffer, UsageCounters]:
@@ -104,3 +105,35 @@ async def test_wake_ends_a_wait() -> None:
     buffer.wake()
     await asyncio.wait_for(waiting, 10.0)
     assert len(buffer) == 0
+
+
+class _SlowHandoff:
+    """Takes 20 ms per hand-off and remembers the size of each."""
+
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+
+    def batch_size(self) -> int:
+        return 50
+
+    def flush_seconds(self) -> float:
+        return 0.2
+
+    async def deliver(self, records: list[UsageRecord]) -> None:
+        self.sizes.append(len(records))
+        await asyncio.sleep(0.02)
+
+
+async def test_records_that_arrive_during_a_hand_off_wait_for_a_whole_batch() -> None:
+    buffer, _ = _buffer(10_000)
+    handoff, closing = _SlowHandoff(), asyncio.Event()
+    flusher = asyncio.create_task(run_flusher(buffer, handoff, closing))
+    for record in records(["ak_a"], 600):  # about 1,000 a second, steadily
+        buffer.submit(record)
+        await asyncio.sleep(0.001)
+    closing.set()
+    buffer.wake()
+    await flusher
+    assert sum(handoff.sizes) == 600
+    # Whole batches, but for the last (the drain) and what the flush interval let go.
+    assert sum(1 for size in handoff.sizes if size < 50) <= 2, handoff.sizes

@@ -91,7 +91,7 @@ class SqliteInserter:
             for start in range(0, len(records), ROWS_PER_STATEMENT):
                 chunk = records[start:start + ROWS_PER_STATEMENT]
                 result = conn.exec_driver_sql(_insert_sql(len(chunk)), _parameters(chunk))
-                inserted.update([str(row[0]) for row in result])
+                inserted.update([row[0] for row in result.fetchall()])
             if inserted:
                 now = utcnow()
                 conn.execute(_ADVANCE, [{"key": key, "count": count, "now": now}

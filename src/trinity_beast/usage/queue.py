@@ -4,8 +4,8 @@ flusher that hands its records off in batches.
 ``submit`` is what a request handler calls after its answer is sent: a length check and a
 ``deque.append``, no await, no I/O, no exception. When the buffer holds ``sqs_buffer_size``
 records the new one is dropped and counted. The flusher wakes every flush interval, or as soon
-as one batch has accumulated, and passes everything buffered to a :class:`Handoff`: straight to
-the database writer (embedded) or to the Valkey stream.
+as one batch has accumulated, and passes up to :data:`BATCHES_PER_HANDOFF` batches to a
+:class:`Handoff`: straight to the database writer (embedded) or to the Valkey stream.
 """
 
 from __future__ import annotations
@@ -91,10 +91,20 @@ class UsageBuffer:
 
 async def run_flusher(buffer: UsageBuffer, handoff: Handoff, closing: asyncio.Event) -> None:
     """Hand buffered records off until ``closing`` is set (and :meth:`UsageBuffer.wake`
-    called), then once more until the buffer is empty."""
+    called), then once more until the buffer is empty.
+
+    Each wake-up hands off one take (up to :data:`BATCHES_PER_HANDOFF` batches), then waits
+    again: what arrived during the hand-off waits for a whole batch or the flush interval.
+    Draining to empty after every wake-up instead sent the records that trickled in during a
+    hand-off as a batch of their own, back to back: under load most batches held a few dozen
+    records, and the writer paid a transaction for each (about 27 µs a row on SQLite against
+    8 µs in whole batches).
+    """
     while not closing.is_set():
-        await buffer.wait(handoff.batch_size(), handoff.flush_seconds())
-        await deliver_buffered(buffer, handoff)
+        size = handoff.batch_size()
+        await buffer.wait(size, handoff.flush_seconds())
+        if len(buffer):
+            await handoff.deliver(buffer.take(size * BATCHES_PER_HANDOFF))
     await deliver_buffered(buffer, handoff)
 
 
