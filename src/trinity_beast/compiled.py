@@ -15,8 +15,10 @@ HOT_PATH: tuple[str, ...] = (
     "trinity_beast.api.auth",
     "trinity_beast.api.assets",
     "trinity_beast.api.callers",
+    "trinity_beast.api.governed",
     "trinity_beast.api.http_lpo",
     "trinity_beast.api.ip_guard",
+    "trinity_beast.api.price_view",
     "trinity_beast.api.router",
     "trinity_beast.api.service",
     "trinity_beast.epoch",
@@ -28,9 +30,11 @@ HOT_PATH: tuple[str, ...] = (
     "trinity_beast.http.state",
     "trinity_beast.keys.cache",
     "trinity_beast.keys.hashing",
+    "trinity_beast.limits.governor",
     "trinity_beast.limits.leased",
     "trinity_beast.limits.limiter",
     "trinity_beast.limits.quota",
+    "trinity_beast.params.values",
     "trinity_beast.prices.book",
     "trinity_beast.prices.fanout",
     "trinity_beast.prices.lookup",
@@ -40,7 +44,9 @@ HOT_PATH: tuple[str, ...] = (
     "trinity_beast.udp.limits",
     "trinity_beast.udp.lpo",
     "trinity_beast.udp.signing",
+    "trinity_beast.usage.ids",
     "trinity_beast.usage.pipeline",
+    "trinity_beast.usage.queue",
 )
 """Modules compiled by ``setup.py``: plain typed Python, free of ``msgspec.Struct`` definitions
 (mypyc does not compile those; they stay in modules of their own)."""

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from trinity_beast.db.schema import api_keys, usage_logs
 from trinity_beast.params.values import Parameters
-from trinity_beast.usage.record import UsageRecord, new_record_id
+from trinity_beast.usage.ids import new_record_id
+from trinity_beast.usage.record import UsageRecord
 
 EPOCH = 1_782_000_000.25
 """2026-06-21T00:00:00.250Z, the created_at of the first test record."""

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import msgspec
 
 from trinity_beast.api.assets import normalize_asset
-from trinity_beast.api.price_view import PriceItem, price_item
+from trinity_beast.api.price_body import PriceItem
+from trinity_beast.api.price_view import price_item
 from trinity_beast.errors import BadRequest, BeastError
 from trinity_beast.prices.lookup import Answer
 

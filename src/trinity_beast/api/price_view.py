@@ -6,41 +6,9 @@ from typing import NamedTuple
 
 import msgspec
 
+from trinity_beast.api.price_body import PriceBody, PriceItem
 from trinity_beast.prices.lookup import Answer
 from trinity_beast.prices.quote import Quote, rfc3339
-
-
-class PriceBody(msgspec.Struct, frozen=True, gc=False):
-    status: str
-    status_code: int
-    endpoint: str
-    asset: str
-    price: msgspec.Raw
-    """A JSON number with exactly the exchange's digits."""
-    timestamp: str
-    """When we received the price (RFC 3339); ``cache_age_seconds`` counts from here."""
-    exchange_timestamp: str
-    """When the exchange says the trade happened."""
-    source: str
-    cached: bool
-    cache_age_seconds: float
-    cache_tier: str
-    latency_ms: int
-    duration_ms: int
-
-
-class PriceItem(msgspec.Struct, frozen=True, gc=False):
-    """One asset inside a batch answer (no envelope of its own)."""
-
-    asset: str
-    price: msgspec.Raw
-    timestamp: str
-    exchange_timestamp: str
-    source: str
-    cached: bool
-    cache_age_seconds: float
-    cache_tier: str
-
 
 _encode = msgspec.json.Encoder().encode
 

@@ -14,7 +14,8 @@ from trinity_beast.errors import BeastError, Unavailable
 from trinity_beast.keys.model import KeyRecord
 from trinity_beast.limits.admission import Admission
 from trinity_beast.prices.lookup import Answer, PriceService
-from trinity_beast.usage.record import UsageRecord, UsageSink, new_record_id
+from trinity_beast.usage.ids import new_record_id
+from trinity_beast.usage.record import UsageRecord, UsageSink
 
 MAX_BATCH = 30
 

@@ -29,39 +29,14 @@ import time
 from collections import deque
 from typing import Protocol
 
-import msgspec
-
 from trinity_beast.errors import Unavailable
+from trinity_beast.limits.board import BoardUnavailable, ClusterView, NodeReport
 from trinity_beast.limits.lease import Clock, Sleep, raise_if_cancelled
 from trinity_beast.params.values import Parameters
 
 log = logging.getLogger(__name__)
 
 OVERLOADED = "overloaded"
-
-
-class NodeReport(msgspec.Struct, frozen=True):
-    node: str
-    inflight: int
-    successes: int
-    total: int
-    """Outcomes over the node's last window."""
-    threshold: float
-    min_samples: int
-    hold: float
-    """Seconds the throttle flag lasts once set."""
-
-
-class ClusterView(msgspec.Struct, frozen=True):
-    others_inflight: int
-    successes: int
-    total: int
-    throttle: float | None
-    """The success ratio that set the throttle flag, ``None`` when not throttling."""
-
-
-class BoardUnavailable(RuntimeError):
-    pass
 
 
 class ClusterBoard(Protocol):

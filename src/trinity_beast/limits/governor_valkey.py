@@ -19,7 +19,7 @@ from __future__ import annotations
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from trinity_beast.limits.governor import BoardUnavailable, ClusterView, NodeReport
+from trinity_beast.limits.board import BoardUnavailable, ClusterView, NodeReport
 
 BOARD_SCRIPT = """
 local inflight, successes, total, throttle, seen = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]

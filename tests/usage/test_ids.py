@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 
-from trinity_beast.usage.record import new_record_id
+from trinity_beast.usage.ids import new_record_id
 
 _ID = re.compile(r"[0-9a-f]{32}")
 
