@@ -10,6 +10,7 @@ from tests.udp.conftest import NOW, key_record
 from trinity_beast.errors import TooManyRequests, Unauthorized
 from trinity_beast.keys.cache import KeyCache
 from trinity_beast.keys.model import KeyRecord
+from trinity_beast.udp.messages import Signed
 from trinity_beast.udp.signing import (
     NonceCache,
     SignatureVerifier,
@@ -17,7 +18,6 @@ from trinity_beast.udp.signing import (
     signature,
     signing_key,
 )
-from trinity_beast.udp.wire import Signed
 
 VECTOR_KEY = "tbk_test-vector-key-do-not-use-0000000000000000"
 VECTOR_KEY_ID = "ak_live_0123456789ab"

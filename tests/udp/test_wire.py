@@ -7,14 +7,8 @@ import random
 import pytest
 
 from trinity_beast.errors import BadRequest, BeastError, PayloadTooLarge, Unauthorized
-from trinity_beast.udp.wire import (
-    MAX_REQUEST_BYTES,
-    Signed,
-    UdpRequest,
-    decode_request,
-    normalize_assets,
-    sniff_form,
-)
+from trinity_beast.udp.messages import Signed, UdpRequest
+from trinity_beast.udp.wire import MAX_REQUEST_BYTES, decode_request, normalize_assets, sniff_form
 
 KEY = "tbk_" + "k" * 43
 SIG = "ab" * 32

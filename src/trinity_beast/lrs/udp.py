@@ -38,7 +38,8 @@ from trinity_beast.udp.counters import UdpCounters, refusal_reply
 from trinity_beast.udp.governor import WorkGovernor
 from trinity_beast.udp.guard import ReplyGuard
 from trinity_beast.udp.limits import UdpLimits
-from trinity_beast.udp.replies import MAX_REPLY_BYTES, ShortError
+from trinity_beast.udp.messages import ShortError
+from trinity_beast.udp.replies import MAX_REPLY_BYTES
 from trinity_beast.udp.wire import MAX_REQUEST_BYTES
 
 log = logging.getLogger(__name__)

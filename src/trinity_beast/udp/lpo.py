@@ -30,10 +30,11 @@ from trinity_beast.udp.counters import UdpCounters, refusal_reply
 from trinity_beast.udp.governor import WorkGovernor
 from trinity_beast.udp.guard import ReplyGuard
 from trinity_beast.udp.limits import UdpLimits
+from trinity_beast.udp.messages import UdpRequest
 from trinity_beast.udp.mmsg import MmsgTransport, mmsg_supported
 from trinity_beast.udp.replies import Replies, Result, reply_formats
 from trinity_beast.udp.signing import NonceCache, SignatureVerifier
-from trinity_beast.udp.wire import UdpRequest, decode_request, normalize_assets, sniff_form
+from trinity_beast.udp.wire import decode_request, normalize_assets, sniff_form
 
 log = logging.getLogger(__name__)
 

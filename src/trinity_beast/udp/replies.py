@@ -14,7 +14,7 @@ the timings are formatted per request.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 import msgspec
 
@@ -22,6 +22,7 @@ from trinity_beast.api.envelope import Envelope
 from trinity_beast.errors import BeastError
 from trinity_beast.prices.lookup import Answer
 from trinity_beast.prices.quote import Quote, rfc3339
+from trinity_beast.udp.messages import BatchError, QuoteBytes, ShortError
 
 MAX_REPLY_BYTES = 1400
 MAX_MESSAGE = 200
@@ -33,31 +34,6 @@ MAX_CACHED_QUOTES = 4096
 Result = Answer | BeastError
 
 _json = msgspec.json.encode
-
-
-class ShortError(msgspec.Struct, frozen=True, omit_defaults=True):
-    """The smallest JSON error, for replies that may not exceed the request's size."""
-
-    status_code: int
-    error: str
-    retry_after: float | None = None
-
-
-class BatchError(msgspec.Struct, frozen=True):
-    asset: str
-    error: str
-    message: str
-    status_code: int
-
-
-class _QuoteBytes(NamedTuple):
-    quote: Quote
-    price_head: bytes
-    """``GET /price`` body up to and including ``"cached":``."""
-    item_head: bytes
-    """Batch item up to and including ``"cache_age_seconds":``."""
-    line: bytes
-    """The text form's ``ASSET|PRICE|TIMESTAMP|SOURCE``."""
 
 
 class Replies(Protocol):
@@ -75,9 +51,9 @@ class QuoteCache:
 
     def __init__(self, status: str) -> None:
         self._head = b'{"status":' + _json(status) + b',"status_code":200,"endpoint":"/price"'
-        self._by_asset: dict[str, _QuoteBytes] = {}
+        self._by_asset: dict[str, QuoteBytes] = {}
 
-    def get(self, quote: Quote) -> _QuoteBytes:
+    def get(self, quote: Quote) -> QuoteBytes:
         cached = self._by_asset.get(quote.asset)
         if cached is not None and cached.quote is quote:
             return cached
@@ -87,7 +63,7 @@ class QuoteCache:
         self._by_asset[quote.asset] = fresh
         return fresh
 
-    def _serialize(self, quote: Quote) -> _QuoteBytes:
+    def _serialize(self, quote: Quote) -> QuoteBytes:
         asset, price, source = _json(quote.asset), quote.price.encode(), _json(quote.source)
         received = _json(rfc3339(quote.received_ts))
         price_head = b"".join((
@@ -100,7 +76,7 @@ class QuoteCache:
             b',"source":', source, b',"cache_age_seconds":',
         ))
         line = f"{quote.asset}|{quote.price}|{quote.received_ts:.3f}|{quote.source}".encode()
-        return _QuoteBytes(quote, price_head, item_head, line)
+        return QuoteBytes(quote, price_head, item_head, line)
 
 
 class JsonReplies:

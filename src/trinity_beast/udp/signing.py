@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from trinity_beast.errors import TooManyRequests, Unauthorized
 from trinity_beast.keys.cache import KeyCache
 from trinity_beast.keys.model import KeyRecord
-from trinity_beast.udp.wire import Signed
+from trinity_beast.udp.messages import Signed
 
 SIGNATURE_VERSION = "tb-udp-v1"
 DEFAULT_WINDOW_SECONDS = 30.0

@@ -17,13 +17,12 @@ HTTP would use.
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
-
 import msgspec
 
 from trinity_beast.api.assets import MAX_ASSET_LENGTH, normalize_asset
 from trinity_beast.api.service import MAX_BATCH
 from trinity_beast.errors import BadRequest, PayloadTooLarge, Unauthorized
+from trinity_beast.udp.messages import Endpoint, Form, JsonRequest, Signed, UdpRequest
 
 MAX_REQUEST_BYTES = 2048
 """Larger datagrams are refused unread (``payload_too_large``)."""
@@ -31,40 +30,7 @@ MAX_NAME_LENGTH = 128
 """Longest API key or key id accepted; anything longer cannot be ours."""
 MAX_ERROR_DETAIL = 100
 
-Form = Literal["json", "text"]
-Endpoint = Literal["/price", "/prices"]
-
-
-class Signed(NamedTuple):
-    """The signature part of a signed request (checked by :mod:`~trinity_beast.udp.signing`)."""
-
-    key_id: str
-    ts: int
-    nonce: str
-    sig: str
-
-
-class UdpRequest(msgspec.Struct, frozen=True, gc=False):
-    form: Form
-    endpoint: Endpoint
-    """``/price`` for one asset (``asset`` or a one-name text request), else ``/prices``."""
-    assets: tuple[str, ...]
-    """The names exactly as sent (validated by :func:`normalize_assets` after authentication)."""
-    api_key: str | None
-    signed: Signed | None
-
-
-class _JsonRequest(msgspec.Struct, forbid_unknown_fields=True):
-    api_key: str | None = None
-    asset: str | None = None
-    assets: list[str] | None = None
-    key_id: str | None = None
-    ts: int | None = None
-    nonce: str | None = None
-    sig: str | None = None
-
-
-_decode_json = msgspec.json.Decoder(_JsonRequest).decode
+_decode_json = msgspec.json.Decoder(JsonRequest).decode
 
 
 def sniff_form(data: bytes) -> Form:
@@ -107,7 +73,7 @@ def _from_json(data: bytes) -> UdpRequest:
     return UdpRequest("json", endpoint, _plain_names(assets), None, signed)
 
 
-def _json_assets(body: _JsonRequest) -> tuple[Endpoint, tuple[str, ...]]:
+def _json_assets(body: JsonRequest) -> tuple[Endpoint, tuple[str, ...]]:
     if body.asset is not None:
         if body.assets is not None:
             raise BadRequest("send either 'asset' or 'assets', not both")
