@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 BATCHES_PER_HANDOFF = 16
 """The flusher passes at most this many batches to one ``deliver`` call (one pipeline)."""
+_NOBODY_WAITS = 1 << 62
+"""``UsageBuffer._wake_at`` while no :meth:`UsageBuffer.wait` is pending."""
+"""The flusher passes at most this many batches to one ``deliver`` call (one pipeline)."""
 
 
 class Handoff(Protocol):
@@ -47,7 +50,7 @@ class UsageBuffer:
         self._params = params
         self._counters = counters
         self._wake = asyncio.Event()
-        self._wake_at = 1
+        self._wake_at = _NOBODY_WAITS
         self._drop_log = LogThrottle()
 
     def __len__(self) -> int:
@@ -85,8 +88,13 @@ class UsageBuffer:
             return
         self._wake_at = count
         self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), seconds)
+        finally:
+            # Until the next wait, submit has nobody to wake: it skips Event.set (a Python
+            # call per record while the flusher hands off a backlog).
+            self._wake_at = _NOBODY_WAITS
 
 
 async def run_flusher(buffer: UsageBuffer, handoff: Handoff, closing: asyncio.Event) -> None:
