@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import POSTGRES_URL, REDIS_URL
 from trinity_beast.cache.valkey import ValkeyCache, redis_client
-from trinity_beast.db.engine import create_engine
+from trinity_beast.db.engine import create_engine, dispose_engine
 from trinity_beast.db.migrate import upgrade
 from trinity_beast.db.stores import Stores, build_stores
 from trinity_beast.params.values import Parameters
@@ -69,7 +69,7 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(database_url)
     await upgrade(engine)
     yield engine
-    await engine.dispose()
+    await dispose_engine(engine)
 
 
 @pytest.fixture

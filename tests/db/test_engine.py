@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ from trinity_beast.db.engine import (
     async_url,
     begin,
     create_engine,
+    dispose_engine,
+    on_dispose,
     redacted,
 )
 from trinity_beast.params.values import Parameters
@@ -104,3 +107,24 @@ async def test_an_unmigrated_database_says_what_to_do(database_url: str) -> None
                 or '(relation "api_keys" does not exist)' in message)
     finally:
         await engine.dispose()
+
+
+async def test_dispose_engine_closes_what_was_registered_first(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'beast.db'}")
+    closed: list[str] = []
+
+    async def close_a() -> None:
+        closed.append("a")
+
+    async def fail() -> None:
+        raise RuntimeError("boom")
+
+    on_dispose(engine, close_a)
+    on_dispose(engine, fail)
+    with caplog.at_level(logging.ERROR, logger="trinity_beast.db.engine"):
+        await dispose_engine(engine)  # a failing closer is logged, the rest still runs
+    assert closed == ["a"]
+    assert "failed" in caplog.text
+    await dispose_engine(engine)  # closers run once
+    assert closed == ["a"]

@@ -8,8 +8,10 @@ timeout, so the server and a ``beast`` command can use the file together.
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import AsyncIterator, Sequence
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.sql.dml import Insert
 
 from trinity_beast.params.values import Parameters
+
+log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 _SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
@@ -140,6 +144,26 @@ def database_unavailable(url: URL, exc: BaseException) -> DatabaseUnavailable | 
     if _unavailable(exc):
         return DatabaseUnavailable(f"database {where} is unavailable: {_describe(exc)}")
     return None
+
+
+_CLOSERS: weakref.WeakKeyDictionary[AsyncEngine, list[Callable[[], Awaitable[None]]]] = (
+    weakref.WeakKeyDictionary())
+
+
+def on_dispose(engine: AsyncEngine, closer: Callable[[], Awaitable[None]]) -> None:
+    """Have :func:`dispose_engine` await ``closer()`` before it disposes ``engine`` (for what
+    lives beside an engine: a writer thread and its own connection)."""
+    _CLOSERS.setdefault(engine, []).append(closer)
+
+
+async def dispose_engine(engine: AsyncEngine) -> None:
+    """Close what was registered with :func:`on_dispose`, then dispose ``engine``'s pool."""
+    for closer in _CLOSERS.pop(engine, []):
+        try:
+            await closer()
+        except Exception:
+            log.exception("closing what belongs to the engine of %s failed", redacted(engine.url))
+    await engine.dispose()
 
 
 def sqlite_sync_engine(engine: AsyncEngine) -> Engine:

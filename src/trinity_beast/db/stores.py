@@ -19,7 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from trinity_beast.cache.base import Cache, CacheUnavailable
 from trinity_beast.cache.factory import open_cache
-from trinity_beast.db.engine import DatabaseUnavailable, DatabaseUrlError, create_engine
+from trinity_beast.db.engine import (
+    DatabaseUnavailable,
+    DatabaseUrlError,
+    create_engine,
+    dispose_engine,
+)
 from trinity_beast.db.keys import SqlKeyStore
 from trinity_beast.db.migrate import current_revision, upgrade
 from trinity_beast.db.params import SqlParamStore
@@ -77,7 +82,7 @@ class Stores:
 
     async def aclose(self) -> None:
         await self.cache.aclose()
-        await self.engine.dispose()
+        await dispose_engine(self.engine)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from msgspec.structs import astuple
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from trinity_beast.db.engine import database_unavailable, sqlite_sync_engine
+from trinity_beast.db.engine import database_unavailable, on_dispose, sqlite_sync_engine
 from trinity_beast.db.schema import api_keys, utcnow
 from trinity_beast.epoch import SecondTexts
 from trinity_beast.usage.record import COLUMNS, UsageRecord
@@ -72,6 +72,12 @@ class SqliteInserter:
         self._url = engine.url
         self._engine = sqlite_sync_engine(engine)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="usage-sqlite")
+
+    async def close(self) -> None:
+        """Close the thread's connection and end the thread (after the batch it runs)."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._thread, self._engine.dispose)
+        self._thread.shutdown(wait=True)
 
     async def insert(self, records: list[UsageRecord]) -> Counter[str]:
         """Insert ``records`` (distinct ids), advance ``current_usage``; the rows inserted per
@@ -115,8 +121,10 @@ _INSERTERS: weakref.WeakKeyDictionary[AsyncEngine, SqliteInserter] = weakref.Wea
 
 
 def sqlite_inserter(engine: AsyncEngine) -> SqliteInserter:
-    """The inserter of ``engine``'s database (made on first use, gone with the engine)."""
+    """The inserter of ``engine``'s database: made on first use, closed by
+    :func:`~trinity_beast.db.engine.dispose_engine`."""
     inserter = _INSERTERS.get(engine)
     if inserter is None:
         inserter = _INSERTERS[engine] = SqliteInserter(engine)
+        on_dispose(engine, inserter.close)
     return inserter
