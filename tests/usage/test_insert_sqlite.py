@@ -43,6 +43,9 @@ async def test_the_writer_thread_ends_with_its_engine(tmp_path: Path) -> None:
     [mine] = _writer_threads() - before
     await dispose_engine(engine)
     assert not mine.is_alive()
+    # The engine may be used again (SQLAlchemy makes a new pool): so is a new writer thread.
+    assert await insert_batch(engine, records([key], 2)) == {key: 2}
+    await dispose_engine(engine)
 
 
 def _writer_threads() -> set[threading.Thread]:

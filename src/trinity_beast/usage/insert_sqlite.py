@@ -126,5 +126,14 @@ def sqlite_inserter(engine: AsyncEngine) -> SqliteInserter:
     inserter = _INSERTERS.get(engine)
     if inserter is None:
         inserter = _INSERTERS[engine] = SqliteInserter(engine)
-        on_dispose(engine, inserter.close)
+        on_dispose(engine, functools.partial(_close, weakref.ref(engine), inserter))
     return inserter
+
+
+async def _close(engine: weakref.ref[AsyncEngine], inserter: SqliteInserter) -> None:
+    """Forget ``inserter`` (an engine used again after disposal gets a new one) and close it.
+    The engine is held weakly: what is registered must not keep it alive."""
+    alive = engine()
+    if alive is not None and _INSERTERS.get(alive) is inserter:
+        del _INSERTERS[alive]
+    await inserter.close()
