@@ -60,10 +60,14 @@ SOURCE_ROOT = Path(__file__).resolve().parent.parent
 """The directory that holds the ``trinity_beast`` package (``src/`` in a checkout)."""
 
 
+def _path(root: Path, name: str, suffix: str) -> Path:
+    """Where module ``name`` keeps the file ending in ``suffix`` (``.py``, an extension's)."""
+    return root / (name.replace(".", "/") + suffix)
+
+
 def _extension(root: Path, name: str) -> Path | None:
-    base = root / name.replace(".", "/")
     for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-        candidate = base.with_name(base.name + suffix)
+        candidate = _path(root, name, suffix)
         if candidate.exists():
             return candidate
     return None
@@ -86,7 +90,7 @@ def stale_sources(root: Path = SOURCE_ROOT) -> list[str]:
     stale = {str(source.relative_to(root)) for source in package.rglob("*.py")
              if source.stat().st_mtime > built}
     # An extension of a module taken off the list would still shadow its source.
-    hot = {root / (module.replace(".", "/") + ".py") for module in HOT_PATH}
+    hot = {_path(root, module, ".py") for module in HOT_PATH}
     for suffix in importlib.machinery.EXTENSION_SUFFIXES:
         for extension in package.rglob(f"*{suffix}"):
             source = extension.with_name(extension.name[:-len(suffix)] + ".py")
