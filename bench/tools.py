@@ -15,10 +15,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+C_DIR = Path(__file__).resolve().parent / "c"
 _APT_ENV = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
 _apt_updated = False
 
@@ -65,6 +67,21 @@ def ensure_apt(packages: Sequence[str]) -> None:
     still = [package for package in missing if not _installed(package)]
     if still:
         raise Skip(f"Debian packages {still} are still missing after apt-get install")
+
+
+def compile_programs(directory: Path, names: Sequence[str]) -> dict[str, Path]:
+    """``gcc -O2`` each of ``bench/c/<name>.c`` into ``directory``; name → binary."""
+    if shutil.which("gcc") is None:
+        ensure_apt(["gcc", "libc6-dev"])
+    built = {}
+    for name in names:
+        binary = directory / name
+        done = subprocess.run(["gcc", "-O2", "-Wall", "-o", str(binary), str(C_DIR / f"{name}.c")],
+                              capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise Skip(f"gcc cannot build {name}.c: {done.stderr.strip()[-300:]}")
+        built[name] = binary
+    return built
 
 
 def pin_cpu(pid: int, core: int) -> bool:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from http_price import beast_server, cpu_seconds, free_udp_port, pin_tree, stop, vm_rss_kib
-from tools import Skip, ensure_apt, log, pin_cpu
+from tools import Skip, compile_programs, log, pin_cpu
 
 QUICK = bool(os.environ.get("BENCH_QUICK"))
 ROUND_SECONDS = 2 if QUICK else 5
@@ -45,23 +45,7 @@ GOAL_VS_ECHO = 0.50
 ECHO_LIFETIME_SECONDS = 300
 TIME_BUDGET_SECONDS = 180
 
-C_DIR = Path(__file__).resolve().parent / "c"
 PROGRAMS = ("udp_echo", "udp_load")
-
-
-def compile_programs(directory: Path) -> dict[str, Path]:
-    """``gcc -O2`` each C program into ``directory``."""
-    if shutil.which("gcc") is None:
-        ensure_apt(["gcc", "libc6-dev"])
-    built = {}
-    for name in PROGRAMS:
-        binary = directory / name
-        done = subprocess.run(["gcc", "-O2", "-Wall", "-o", str(binary), str(C_DIR / f"{name}.c")],
-                              capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise Skip(f"gcc cannot build {name}.c: {done.stderr.strip()[-300:]}")
-        built[name] = binary
-    return built
 
 
 def wait_udp_reply(port: int, payload: bytes, timeout: float = 15.0) -> bytes:
@@ -167,7 +151,7 @@ def main() -> dict[str, Any]:
     directory = Path(tempfile.mkdtemp(prefix="udp-price-"))
     (directory / "beast").mkdir()
     try:
-        programs = compile_programs(directory)
+        programs = compile_programs(directory, PROGRAMS)
         measured = measure(directory, programs)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
