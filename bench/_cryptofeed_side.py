@@ -30,11 +30,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from cryptofeed import exchanges
-from cryptofeed.connection import WSAsyncConn
-from cryptofeed.defines import SPOT, TRADES
-from cryptofeed.feed import Feed
-from cryptofeed.symbols import Symbols
+from cryptofeed import exchanges  # type: ignore[import-untyped]
+from cryptofeed.connection import WSAsyncConn  # type: ignore[import-untyped]
+from cryptofeed.defines import SPOT, TRADES  # type: ignore[import-untyped]
+from cryptofeed.feed import Feed  # type: ignore[import-untyped]
+from cryptofeed.symbols import Symbols  # type: ignore[import-untyped]
 
 SymbolPairs = Iterable[tuple[str, str]]
 """(cryptofeed's normalized symbol ``BTC-USD``, the exchange's symbol) pairs."""

@@ -112,7 +112,8 @@ def measure_form(client: Path, targets: dict[str, tuple[int, int]], payload: byt
             rounds[name].append(load(client, port, payload, wanted, ROUND_SECONDS, pid))
             log(f"udp_price: {form} round {index + 1} {name}: "
                 f"{rounds[name][-1]['expected_per_s']}/s")
-    sides = {name: {"rounds": r, "median": medians(r)} for name, r in rounds.items()}
+    sides: dict[str, dict[str, Any]] = {name: {"rounds": r, "median": medians(r)}
+                                        for name, r in rounds.items()}
     ours, echo = sides["ours"]["median"], sides["echo"]["median"]
     ratio = round(ours["replies_per_s"] / echo["replies_per_s"], 3)
     return {"request_bytes": len(payload), "sides": sides, "ratio_ours_vs_echo": ratio,
