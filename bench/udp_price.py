@@ -82,6 +82,9 @@ def load(client: Path, port: int, payload: bytes, expect: bytes, seconds: float,
     figures: dict[str, Any] = json.loads(out)
     figures["expected_per_s"] = round(figures["expected"] / figures["seconds"])
     figures["server_cpu_us_per_reply"] = round(spent / max(figures["replies"], 1) * 1e6, 2)
+    unexpected = err.partition("first unexpected reply: ")[2].strip()
+    if unexpected:
+        figures["first_unexpected_reply"] = unexpected[:400]
     return figures
 
 

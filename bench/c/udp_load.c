@@ -98,10 +98,15 @@ static long long send_requests(int fd, long long count, struct figures *f) {
 }
 
 static int count_expected(int n, const char *expect) {
+    static int shown;
     int found = 0;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         if (memmem(replies[i], reply_messages[i].msg_len, expect, strlen(expect)) != NULL)
             found++;
+        else if (!shown++)  /* the first other answer, to stderr: what it was, not just how many */
+            fprintf(stderr, "first unexpected reply: %.*s\n", (int)reply_messages[i].msg_len,
+                    replies[i]);
+    }
     return found;
 }
 
