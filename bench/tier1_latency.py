@@ -7,7 +7,7 @@ replay frames of all six venues used as templates, every frame given a unique pr
 ``FeedManager`` writing into a ``PriceBook``, through the real WebSocket client and the shared
 connection loop. The server's send time of each frame is taken (``time.monotonic_ns``) just
 before aiohttp's ``WebSocketResponse.send_str``; the visible time right after
-``PriceBook.update`` returns (a subclass). A quote is matched to its frame by its unique
+``PriceBook.update`` returns (a wrapper). A quote is matched to its frame by its unique
 (source, asset, price). The server shares the loop with the client, so its work is inside the
 measured time: a remote exchange would not add it.
 """
@@ -86,22 +86,26 @@ def generate_recording(directory: Path, per_exchange: int) -> dict[str, list[str
     return generated
 
 
-class TimedBook(PriceBook):
-    """The Tier 1 book, noting when each quote became visible."""
+class TimedBook:
+    """The Tier 1 book, noting when each quote became visible (a wrapper: the book is compiled
+    with mypyc, and an interpreted class cannot subclass it)."""
 
-    __slots__ = ("all_seen", "expected", "visible")
+    __slots__ = ("all_seen", "book", "expected", "visible")
 
     def __init__(self, expected: int) -> None:
-        super().__init__()
+        self.book = PriceBook()
         self.visible: dict[Key, int] = {}
         self.expected = expected
         self.all_seen = asyncio.Event()
 
     def update(self, quote: Quote) -> None:
-        super().update(quote)
+        self.book.update(quote)
         self.visible.setdefault((quote.source, quote.asset, quote.price), time.monotonic_ns())
         if len(self.visible) >= self.expected:
             self.all_seen.set()
+
+    def drop(self, asset: str, source: str) -> None:
+        self.book.drop(asset, source)
 
 
 @contextmanager

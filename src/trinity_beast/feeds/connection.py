@@ -15,19 +15,27 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
 from trinity_beast.feeds.base import ExchangeAdapter, MalformedFrame
 from trinity_beast.feeds.status import FeedStatus
-from trinity_beast.prices.book import PriceBook
+from trinity_beast.prices.quote import Quote
 
 log = logging.getLogger(__name__)
 
 Connect = Callable[[str], Any]
 """``websockets.asyncio.client.connect``-like: ``async with connect(url) as ws``."""
+
+
+class QuoteSink(Protocol):
+    """Where a feed writes its quotes: the Tier 1 ``PriceBook`` (or something wrapping it)."""
+
+    def update(self, quote: Quote) -> None: ...
+
+    def drop(self, asset: str, source: str) -> None: ...
 
 
 class Subscription:
@@ -76,7 +84,7 @@ class FeedLoop:
 
     adapter: ExchangeAdapter
     url: str
-    book: PriceBook
+    book: QuoteSink
     status: FeedStatus
     subscription: Subscription
     backoff: Backoff

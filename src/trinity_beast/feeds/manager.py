@@ -8,10 +8,9 @@ import logging
 from collections.abc import Mapping
 
 from trinity_beast.feeds.base import ExchangeAdapter
-from trinity_beast.feeds.connection import Backoff, Connect, FeedLoop, Subscription
+from trinity_beast.feeds.connection import Backoff, Connect, FeedLoop, QuoteSink, Subscription
 from trinity_beast.feeds.status import FeedStatus
 from trinity_beast.params.values import Parameters
-from trinity_beast.prices.book import PriceBook
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +19,7 @@ class FeedManager:
     def __init__(
         self,
         adapters: Mapping[str, ExchangeAdapter],
-        book: PriceBook,
+        book: QuoteSink,
         params: Parameters,
         *,
         urls: Mapping[str, str] | None = None,
