@@ -51,6 +51,7 @@ from tools import (
     free_port,
     log,
     pin_cpu,
+    run_load_client,
     run_wrk,
     wait_port,
 )
@@ -283,16 +284,7 @@ def paced(client: Path, port: int, key: str, rate: float) -> dict[str, Any]:
     the latencies in milliseconds."""
     command = [str(client), str(port), PATH, f"Authorization: Bearer {key}", f"{rate:.0f}",
                str(ROUND_SECONDS), str(PACED_CONNECTIONS), "1"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    pin_cpu(process.pid, LOAD_CORE)
-    try:
-        out, err = process.communicate(timeout=ROUND_SECONDS + 30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
-        raise
-    if process.returncode != 0:
-        raise RuntimeError(f"http_paced exited {process.returncode}: {err.strip()[-300:]}")
+    out, _ = run_load_client(command, ROUND_SECONDS, LOAD_CORE)
     figures = json.loads(out)
     return {"requests_per_s": round(figures["requests_per_s"]),
             "requests": figures["measured"], "non_2xx": figures["non_2xx"],

@@ -165,6 +165,25 @@ def parse_wrk(output: str) -> dict[str, Any]:
     return result
 
 
+def run_load_client(command: Sequence[str], seconds: float,
+                    core: int | None = None) -> tuple[str, str]:
+    """Run a load generator that stops by itself after about ``seconds``, pinned to ``core``;
+    its stdout and stderr. Raises when it exits non-zero or runs 30 s past ``seconds``."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if core is not None:
+        pin_cpu(process.pid, core)
+    try:
+        out, err = process.communicate(timeout=seconds + 30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
+    if process.returncode != 0:
+        name = Path(command[0]).name
+        raise RuntimeError(f"{name} exited {process.returncode}: {err.strip()[-300:]}")
+    return out, err
+
+
 def run_wrk(url: str, seconds: float, connections: int = 50, threads: int = 1,
             core: int | None = None, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Load ``url`` (loopback only) with wrk for ``seconds``; return :func:`parse_wrk`'s figures
@@ -176,18 +195,7 @@ def run_wrk(url: str, seconds: float, connections: int = 50, threads: int = 1,
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
     command.append(url)
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
-    if core is not None:
-        pin_cpu(process.pid, core)
-    try:
-        out, err = process.communicate(timeout=seconds + 30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
-        raise
-    if process.returncode != 0:
-        raise RuntimeError(f"wrk exited {process.returncode}: {err.strip()[-300:]}")
+    out, _ = run_load_client(command, seconds, core)
     result = parse_wrk(out)
     result.update(command=" ".join(command), wrk_core=core)
     return result

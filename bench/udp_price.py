@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from http_price import beast_server, cpu_seconds, free_udp_port, pin_tree, stop, vm_rss_kib
-from tools import Skip, compile_programs, log, pin_cpu
+from tools import Skip, compile_programs, log, pin_cpu, run_load_client
 
 QUICK = bool(os.environ.get("BENCH_QUICK"))
 ROUND_SECONDS = 2 if QUICK else 5
@@ -66,19 +66,9 @@ def load(client: Path, port: int, payload: bytes, expect: bytes, seconds: float,
          server_pid: int) -> dict[str, Any]:
     """One round of the C client; its figures plus the server's CPU µs per reply."""
     before = cpu_seconds(server_pid)
-    process = subprocess.Popen([str(client), str(port), f"{seconds:g}", str(WINDOW),
-                                payload.decode(), expect.decode()],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    pin_cpu(process.pid, LOAD_CORE)
-    try:
-        out, err = process.communicate(timeout=seconds + 30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
-        raise
+    out, err = run_load_client([str(client), str(port), f"{seconds:g}", str(WINDOW),
+                                payload.decode(), expect.decode()], seconds, LOAD_CORE)
     spent = cpu_seconds(server_pid) - before
-    if process.returncode != 0:
-        raise RuntimeError(f"udp_load exited {process.returncode}: {err.strip()[-300:]}")
     figures: dict[str, Any] = json.loads(out)
     figures["expected_per_s"] = round(figures["expected"] / figures["seconds"])
     figures["server_cpu_us_per_reply"] = round(spent / max(figures["replies"], 1) * 1e6, 2)
