@@ -15,7 +15,7 @@ from pathlib import Path
 from setuptools import setup
 
 sys.path.insert(0, str(Path(__file__).parent / "src"))
-from trinity_beast.compiled import GROUP, HOT_PATH
+from trinity_beast.compiled import GROUP, HOT_PATH, module_file
 
 
 def _extensions() -> list[object]:
@@ -25,7 +25,7 @@ def _extensions() -> list[object]:
         from mypyc.build import mypycify
     except ImportError:
         return []
-    sources = [f"src/{name.replace('.', '/')}.py" for name in HOT_PATH]
+    sources = [str(module_file(Path("src"), name)) for name in HOT_PATH]
     return list(mypycify(sources, opt_level="3", group_name=GROUP))
 
 

@@ -9,14 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from trinity_beast.compiled import GROUP, HOT_PATH, SOURCE_ROOT, compiled_modules, stale_sources
+from trinity_beast.compiled import (
+    GROUP,
+    HOT_PATH,
+    SOURCE_ROOT,
+    compiled_modules,
+    module_file,
+    stale_sources,
+)
 
 SUFFIX = importlib.machinery.EXTENSION_SUFFIXES[0]
 
 
 def _tree(root: Path, compiled: bool, built_at: float = 2_000_000.0) -> None:
     for module in HOT_PATH:
-        source = root / (module.replace(".", "/") + ".py")
+        source = module_file(root, module)
         source.parent.mkdir(parents=True, exist_ok=True)
         source.write_text("")
         os.utime(source, (built_at - 10, built_at - 10))
@@ -32,7 +39,7 @@ def _tree(root: Path, compiled: bool, built_at: float = 2_000_000.0) -> None:
 
 def test_every_hot_path_module_exists_and_defines_no_struct() -> None:
     for module in HOT_PATH:
-        source = SOURCE_ROOT / (module.replace(".", "/") + ".py")
+        source = module_file(SOURCE_ROOT, module)
         assert source.is_file(), module
         assert "(msgspec.Struct" not in source.read_text(encoding="utf-8"), module
 

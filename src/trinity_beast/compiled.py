@@ -60,14 +60,14 @@ SOURCE_ROOT = Path(__file__).resolve().parent.parent
 """The directory that holds the ``trinity_beast`` package (``src/`` in a checkout)."""
 
 
-def _path(root: Path, name: str, suffix: str) -> Path:
+def module_file(root: Path, name: str, suffix: str = ".py") -> Path:
     """Where module ``name`` keeps the file ending in ``suffix`` (``.py``, an extension's)."""
     return root / (name.replace(".", "/") + suffix)
 
 
 def _extension(root: Path, name: str) -> Path | None:
     for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-        candidate = _path(root, name, suffix)
+        candidate = module_file(root, name, suffix)
         if candidate.exists():
             return candidate
     return None
@@ -80,17 +80,17 @@ def compiled_modules(root: Path = SOURCE_ROOT) -> list[str]:
 
 def stale_sources(root: Path = SOURCE_ROOT) -> list[str]:
     """Sources changed after the compiled build (``make`` rebuilds it); empty when nothing is
-    compiled. Any module counts, not only the compiled ones: compiled code relies on the types
-    of everything it imports."""
+    compiled (no shared library). Any module counts, not only the compiled ones: compiled code
+    relies on the types of everything it imports."""
     library = _extension(root, f"{GROUP}__mypyc")
-    if library is None or not compiled_modules(root):
+    if library is None:
         return []
     built = library.stat().st_mtime
     package = root / "trinity_beast"
     stale = {str(source.relative_to(root)) for source in package.rglob("*.py")
              if source.stat().st_mtime > built}
     # An extension of a module taken off the list would still shadow its source.
-    hot = {_path(root, module, ".py") for module in HOT_PATH}
+    hot = {module_file(root, module) for module in HOT_PATH}
     for suffix in importlib.machinery.EXTENSION_SUFFIXES:
         for extension in package.rglob(f"*{suffix}"):
             source = extension.with_name(extension.name[:-len(suffix)] + ".py")

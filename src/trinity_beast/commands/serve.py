@@ -130,14 +130,14 @@ def _safe(url: str) -> str:
 
 def _report_compiled() -> None:
     """Say whether the hot path runs compiled, and warn when that build is out of date."""
-    stale = stale_sources()
+    compiled = compiled_modules()
+    log.info("hot path: %s", f"{len(compiled)} modules compiled with mypyc" if compiled
+             else "interpreted (not compiled)")
+    stale = stale_sources() if compiled else []
     if stale:
         log.warning("the compiled hot path is older than %s (and %d more source files): "
                     "run `make` to rebuild it, or BEAST_PURE_PYTHON=1 make to drop it",
                     stale[0], len(stale) - 1)
-    compiled = compiled_modules()
-    log.info("hot path: %s", f"{len(compiled)} modules compiled with mypyc" if compiled
-             else "interpreted (not compiled)")
 
 
 def _install_uvloop() -> None:

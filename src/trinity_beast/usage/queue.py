@@ -26,7 +26,6 @@ BATCHES_PER_HANDOFF = 16
 """The flusher passes at most this many batches to one ``deliver`` call (one pipeline)."""
 _NOBODY_WAITS = 1 << 62
 """``UsageBuffer._wake_at`` while no :meth:`UsageBuffer.wait` is pending."""
-"""The flusher passes at most this many batches to one ``deliver`` call (one pipeline)."""
 
 
 class Handoff(Protocol):
